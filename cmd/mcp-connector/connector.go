@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/crdmirror"
+	"github.com/mcp-connector/mcp-connector/sync"
+)
+
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(s)
+	_ = apiextensionsv1.AddToScheme(s)
+	return s
+}
+
+// Run starts one manager holding both clusters and blocks until ctx ends.
+func (o *RunOptions) Run(ctx context.Context) error {
+	logger := zap.New(zap.UseFlagOptions(&o.Zap))
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger)
+	log := logger.WithValues("controlPlane", o.cpConfig.Host, "namespace", o.ControlPlaneNamespace, "clusterID", o.ClusterID)
+
+	mgr, err := o.newManager()
+	if err != nil {
+		return err
+	}
+	cp, err := o.newControlPlaneCluster(mgr.GetScheme())
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(cp); err != nil {
+		return err
+	}
+	if err := o.setup(mgr, cp); err != nil {
+		return err
+	}
+	log.Info("Starting mcp-connector", "version", version, "connection", o.ConnectionName)
+	return mgr.Start(ctx)
+}
+
+func (o *RunOptions) newManager() (manager.Manager, error) {
+	managed := labels.SelectorFromSet(labels.Set{conflict.LabelManaged: "true"})
+	mgr, err := ctrl.NewManager(o.appConfig, ctrl.Options{
+		Scheme:                        newScheme(),
+		Metrics:                       metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		HealthProbeBindAddress:        o.HealthProbeBindAddress,
+		LeaderElection:                o.LeaderElect,
+		LeaderElectionID:              "mcp-connector-" + o.ConnectionName,
+		LeaderElectionNamespace:       o.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		Client:                        client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+		Cache: cache.Options{
+			// Only what we wrote: Secrets, mirrored CRDs and their roles.
+			ByObject: map[client.Object]cache.ByObject{
+				&corev1.Secret{}:                           {Label: managed},
+				&apiextensionsv1.CustomResourceDefinition{}: {Label: managed},
+				&rbacv1.ClusterRole{}:                      {Label: managed},
+			},
+			DefaultTransform: nil,
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create manager for the app cluster: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// newControlPlaneCluster caches only the control-plane namespace, and there
+// only objects carrying this cluster's id, plus the connection Secrets there.
+// XRDs and claim CRDs (metadata only) are read cluster-wide.
+func (o *RunOptions) newControlPlaneCluster(scheme *runtime.Scheme) (cluster.Cluster, error) {
+	xrd := &unstructured.Unstructured{}
+	xrd.SetGroupVersionKind(crdmirror.XRDGVK)
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	everything := labels.Everything()
+	c, err := cluster.New(o.cpConfig, func(co *cluster.Options) {
+		co.Scheme = scheme
+		co.Client = client.Options{Cache: &client.CacheOptions{Unstructured: true}}
+		co.Cache = cache.Options{
+			DefaultNamespaces:    map[string]cache.Config{o.ControlPlaneNamespace: {}},
+			DefaultLabelSelector: labels.SelectorFromSet(labels.Set{conflict.LabelClusterID: o.ClusterID}),
+			DefaultTransform:     cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				&corev1.Secret{}: {Label: everything},
+				xrd:              {Label: everything},
+				crd:              {Label: everything},
+			},
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create client for the control plane: %w", err)
+	}
+	return c, nil
+}
+
+// setup wires the gate's monitor, the Connection reporter and the mirror.
+func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster) error {
+	gate := sync.NewGate(time.Now())
+	sync.RegisterMetrics()
+	if err := mgr.Add(&sync.Monitor{
+		Reader: cp.GetAPIReader(), Writer: cp.GetClient(), Namespace: o.ControlPlaneNamespace,
+		ClusterID: o.ClusterID, Takeover: o.TakeoverNamespace, Gate: gate,
+		Interval: o.ProbeInterval, MaxBackoff: 30 * time.Second, Now: time.Now,
+	}); err != nil {
+		return err
+	}
+	states := crdmirror.NewStates()
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		return crdmirror.EnsureCRD(ctx, mgr.GetClient())
+	})); err != nil {
+		return err
+	}
+	if err := mgr.Add(&crdmirror.Reporter{Client: mgr.GetClient(), Name: o.ConnectionName, ControlPlane: o.cpConfig.Host,
+		Namespace: o.ControlPlaneNamespace, ClusterID: o.ClusterID, Gate: gate, States: states}); err != nil {
+		return err
+	}
+	return crdmirror.SetupWithManager(mgr, crdmirror.Options{
+		Connection:       o.ConnectionName,
+		ControlPlaneHost: o.cpConfig.Host,
+		States:           states,
+		Clusters: sync.Clusters{Local: mgr, Remote: cp, Gate: gate,
+			Recorder: mgr.GetEventRecorderFor("mcp-connector")},
+		Sync: sync.Config{
+			ClusterID: o.ClusterID, Namespace: o.ControlPlaneNamespace,
+			Fields:        conflict.DefaultFieldPolicy(),
+			Metadata:      conflict.DefaultMetadataPolicy().With(o.LocalOnlyLabels, o.LocalOnlyAnnotations),
+			Adopt:         o.Adopt,
+			RecreateGrace: o.RecreateGrace,
+			StalePeriod:   o.StalePeriod,
+			Workers:       o.Workers,
+		},
+	})
+}

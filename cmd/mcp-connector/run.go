@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+)
+
+// RunOptions are the flags of `mcp-connector run`.
+type RunOptions struct {
+	Kubeconfig              string
+	ControlPlaneKubeconfig  string
+	ControlPlaneServer      string
+	ControlPlaneTokenFile   string
+	ControlPlaneCAFile      string
+	ControlPlaneNamespace   string
+	ClusterID               string
+	ConnectionName          string
+	MetricsBindAddress      string
+	HealthProbeBindAddress  string
+	LeaderElect             bool
+	LeaderElectionNamespace string
+	Workers                 int
+	QPS                     float32
+	Burst                   int
+	ProbeInterval           time.Duration
+	RecreateGrace           time.Duration
+	StalePeriod             time.Duration
+	Adopt                   bool
+	TakeoverNamespace       bool
+	LocalOnlyLabels         []string
+	LocalOnlyAnnotations    []string
+	Zap                     zap.Options
+
+	// Filled by Complete.
+	appConfig *rest.Config
+	cpConfig  *rest.Config
+}
+
+// NewRunOptions returns the defaults.
+func NewRunOptions() *RunOptions {
+	return &RunOptions{
+		MetricsBindAddress:     ":8080",
+		HealthProbeBindAddress: ":8081",
+		LeaderElect:            true,
+		Workers:                8,
+		QPS:                    100,
+		Burst:                  200,
+		ProbeInterval:          10 * time.Second,
+		RecreateGrace:          5 * time.Second,
+		StalePeriod:            5 * time.Minute,
+	}
+}
+
+// AddFlags binds the options to a flag set.
+func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the app cluster (default: $KUBECONFIG, else the in-cluster config).")
+	fs.StringVar(&o.ControlPlaneKubeconfig, "control-plane-kubeconfig", o.ControlPlaneKubeconfig, "Kubeconfig of the control plane. Either this or --control-plane-server with --control-plane-token-file.")
+	fs.StringVar(&o.ControlPlaneServer, "control-plane-server", o.ControlPlaneServer, "URL of the control plane's API server (token mode).")
+	fs.StringVar(&o.ControlPlaneTokenFile, "control-plane-token-file", o.ControlPlaneTokenFile, "File holding a bearer token for the control plane (token mode).")
+	fs.StringVar(&o.ControlPlaneCAFile, "control-plane-ca-file", o.ControlPlaneCAFile, "CA bundle for the control plane's API server (token mode; default: system roots).")
+	fs.StringVar(&o.ControlPlaneNamespace, "control-plane-namespace", o.ControlPlaneNamespace, "The one control-plane namespace that belongs to this app cluster (required).")
+	fs.StringVar(&o.ClusterID, "cluster-id", o.ClusterID, "Identity of this app cluster in the control plane (default: the uid of its kube-system namespace).")
+	fs.StringVar(&o.ConnectionName, "connection-name", o.ConnectionName, "Name of this connector's Connection resource (default: the control-plane namespace).")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the metrics endpoint; 0 disables it.")
+	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of the /healthz and /readyz endpoints; 0 disables them.")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader among replicas; only the leader syncs.")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader-election Lease (default: $POD_NAMESPACE, the pod's namespace, else default).")
+	fs.IntVar(&o.Workers, "workers", o.Workers, "Concurrent reconciles per claim kind.")
+	fs.Float32Var(&o.QPS, "kube-api-qps", o.QPS, "Client-side request rate limit, per cluster.")
+	fs.IntVar(&o.Burst, "kube-api-burst", o.Burst, "Client-side request burst, per cluster.")
+	fs.DurationVar(&o.ProbeInterval, "probe-interval", o.ProbeInterval, "How often the control plane is probed while it answers.")
+	fs.DurationVar(&o.RecreateGrace, "recreate-grace", o.RecreateGrace, "How long a remote claim deleted by someone else stays gone before it is re-created.")
+	fs.DurationVar(&o.StalePeriod, "stale-period", o.StalePeriod, "After this long without the control plane, copied Ready/Synced conditions turn Unknown; 0 keeps them.")
+	fs.BoolVar(&o.Adopt, "adopt", o.Adopt, "Take over remote claims of a mapped name that carry no or another cluster's marks (migrations).")
+	fs.BoolVar(&o.TakeoverNamespace, "takeover-namespace", o.TakeoverNamespace, "Take the control-plane namespace from the app cluster that holds it.")
+	fs.StringSliceVar(&o.LocalOnlyLabels, "local-only-label", o.LocalOnlyLabels, "Label key (or prefix/*) that stays in the app cluster; repeatable.")
+	fs.StringSliceVar(&o.LocalOnlyAnnotations, "local-only-annotation", o.LocalOnlyAnnotations, "Annotation key (or prefix/*) that stays in the app cluster; repeatable.")
+	gfs := flag.NewFlagSet("zap", flag.ContinueOnError)
+	o.Zap.BindFlags(gfs)
+	fs.AddGoFlagSet(gfs)
+}
+
+// Validate checks what can be checked without a cluster.
+func (o *RunOptions) Validate() error {
+	var errs []error
+	if o.ControlPlaneNamespace == "" {
+		errs = append(errs, errors.New("--control-plane-namespace is required: the control-plane namespace that belongs to this app cluster"))
+	} else if msgs := validation.IsDNS1123Label(o.ControlPlaneNamespace); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("--control-plane-namespace %q is not a valid namespace name: %s", o.ControlPlaneNamespace, strings.Join(msgs, "; ")))
+	}
+	switch {
+	case o.ControlPlaneKubeconfig == "" && o.ControlPlaneServer == "":
+		errs = append(errs, errors.New("the control plane is not set: pass --control-plane-kubeconfig, or --control-plane-server with --control-plane-token-file"))
+	case o.ControlPlaneKubeconfig != "" && o.ControlPlaneServer != "":
+		errs = append(errs, errors.New("pass either --control-plane-kubeconfig or --control-plane-server, not both"))
+	case o.ControlPlaneServer != "" && o.ControlPlaneTokenFile == "":
+		errs = append(errs, errors.New("--control-plane-server needs --control-plane-token-file"))
+	}
+	if o.ClusterID != "" {
+		if msgs := validation.IsValidLabelValue(o.ClusterID); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("--cluster-id %q must be a valid label value (it marks remote claims): %s", o.ClusterID, strings.Join(msgs, "; ")))
+		}
+	}
+	if o.Workers < 1 {
+		errs = append(errs, errors.New("--workers must be at least 1"))
+	}
+	if o.QPS <= 0 || o.Burst < 1 {
+		errs = append(errs, errors.New("--kube-api-qps must be positive and --kube-api-burst at least 1"))
+	}
+	if o.ProbeInterval <= 0 {
+		errs = append(errs, errors.New("--probe-interval must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Complete loads both client configurations and derives the defaults that
+// need the app cluster (the cluster id). The control plane is not contacted:
+// an unreachable control plane is not an error at start.
+func (o *RunOptions) Complete(ctx context.Context) error {
+	var err error
+	if o.appConfig, err = loadAppConfig(o.Kubeconfig); err != nil {
+		return err
+	}
+	if o.cpConfig, err = o.loadControlPlaneConfig(); err != nil {
+		return err
+	}
+	for _, c := range []*rest.Config{o.appConfig, o.cpConfig} {
+		c.QPS, c.Burst = o.QPS, o.Burst
+		c.UserAgent = "mcp-connector/" + version
+	}
+	o.cpConfig.WarningHandler = rest.NewWarningWriter(os.Stderr, rest.WarningWriterOptions{Deduplicate: true})
+	if o.ConnectionName == "" {
+		o.ConnectionName = o.ControlPlaneNamespace
+	}
+	if o.LeaderElectionNamespace == "" {
+		o.LeaderElectionNamespace = defaultLeaderElectionNamespace()
+	}
+	if o.ClusterID == "" {
+		if o.ClusterID, err = clusterIDOf(ctx, o.appConfig); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func loadAppConfig(path string) (*rest.Config, error) {
+	if path != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", path)
+		if err != nil {
+			return nil, fmt.Errorf("read app-cluster kubeconfig --kubeconfig=%s: %w", path, err)
+		}
+		return cfg, nil
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err == nil {
+		return cfg, nil
+	}
+	if cfg, inErr := rest.InClusterConfig(); inErr == nil {
+		return cfg, nil
+	}
+	return nil, fmt.Errorf("no app-cluster configuration: pass --kubeconfig, set $KUBECONFIG, or run in a pod (%w)", err)
+}
+
+func (o *RunOptions) loadControlPlaneConfig() (*rest.Config, error) {
+	if o.ControlPlaneKubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", o.ControlPlaneKubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("read control-plane kubeconfig --control-plane-kubeconfig=%s: %w", o.ControlPlaneKubeconfig, err)
+		}
+		return cfg, nil
+	}
+	if _, err := os.Stat(o.ControlPlaneTokenFile); err != nil {
+		return nil, fmt.Errorf("read control-plane token --control-plane-token-file: %w", err)
+	}
+	return &rest.Config{Host: o.ControlPlaneServer, BearerTokenFile: o.ControlPlaneTokenFile,
+		TLSClientConfig: rest.TLSClientConfig{CAFile: o.ControlPlaneCAFile}}, nil
+}
+
+func defaultLeaderElectionNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil {
+		return strings.TrimSpace(string(b))
+	}
+	return "default"
+}
+
+// clusterIDOf derives a stable id from the app cluster: the uid of its
+// kube-system namespace, which lives as long as the cluster.
+func clusterIDOf(ctx context.Context, cfg *rest.Config) (string, error) {
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return "", fmt.Errorf("connect to the app cluster: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	ns := &corev1.Namespace{}
+	if err := c.Get(ctx, client.ObjectKey{Name: "kube-system"}, ns); err != nil {
+		return "", fmt.Errorf("derive --cluster-id from the app cluster's kube-system namespace (pass --cluster-id to skip): %w", err)
+	}
+	return string(ns.UID), nil
+}
+
+func newRunCommand() *cobra.Command {
+	o := NewRunOptions()
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the connector between this app cluster and a control plane",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if err := o.Complete(cmd.Context()); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}

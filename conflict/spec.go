@@ -1,0 +1,202 @@
+package conflict
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"sort"
+)
+
+// FieldPolicy says which top-level spec fields the control plane owns.
+type FieldPolicy struct {
+	// ControlPlane fields are written by Crossplane on the remote claim and
+	// are never pushed up: pushing a stale or empty resourceRef would make
+	// Crossplane create a second composite and leak the first.
+	ControlPlane []string
+	// Chosen fields may be set by the user; when the local claim leaves one
+	// unset, Crossplane's choice (or the schema default) flows down.
+	Chosen []string
+}
+
+// DefaultFieldPolicy is the policy for Crossplane v1 claims.
+func DefaultFieldPolicy() FieldPolicy {
+	return FieldPolicy{
+		ControlPlane: []string{"resourceRef", "compositionRevisionRef"},
+		Chosen: []string{"compositionRef", "compositionSelector", "compositionRevisionSelector",
+			"compositionUpdatePolicy", "compositeDeletePolicy"},
+	}
+}
+
+// Up returns the spec to push: the local spec without the control-plane
+// fields and without chosen fields whose local value came down from the
+// control plane (fromControlPlane, as recorded by the local field manager).
+func (p FieldPolicy) Up(local map[string]any, fromControlPlane []string) map[string]any {
+	out := make(map[string]any, len(local))
+	for k, v := range local {
+		if slices.Contains(p.ControlPlane, k) || (slices.Contains(p.Chosen, k) && slices.Contains(fromControlPlane, k)) {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// Down returns the spec fields to write on the local claim: every
+// control-plane field, and every chosen field that the user did not set.
+// userSet lists the chosen fields the user owns locally.
+func (p FieldPolicy) Down(remote map[string]any, userSet []string) map[string]any {
+	out := map[string]any{}
+	for k, v := range remote {
+		if slices.Contains(p.ControlPlane, k) || (slices.Contains(p.Chosen, k) && !slices.Contains(userSet, k)) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// SpecState is how the remote spec relates to the spec we would push.
+type SpecState int
+
+const (
+	// SpecInSync: nothing to write.
+	SpecInSync SpecState = iota
+	// SpecLocalChanged: the local spec changed since the last push.
+	SpecLocalChanged
+	// SpecRemoteDrifted: the local spec did not change, but someone changed
+	// the remote spec out of band; the push reverts it.
+	SpecRemoteDrifted
+)
+
+func (s SpecState) String() string {
+	return [...]string{"InSync", "LocalChanged", "RemoteDrifted"}[s]
+}
+
+// CompareSpec compares the spec we would push (up, from FieldPolicy.Up) with
+// the remote spec. lastHash is the AnnotationSpecHash found on the remote
+// object. It returns the state and the paths of remote fields that nobody
+// asked for locally (added out of band) and must be removed: server-side
+// apply only removes fields its own manager set.
+func (p FieldPolicy) CompareSpec(up, remote map[string]any, lastHash string) (SpecState, [][]string) {
+	relevant := make(map[string]any, len(remote))
+	for k, v := range remote {
+		_, wanted := up[k]
+		if slices.Contains(p.ControlPlane, k) || (slices.Contains(p.Chosen, k) && !wanted) {
+			continue
+		}
+		relevant[k] = v
+	}
+	extra := extraPaths(up, relevant, nil)
+	if len(extra) == 0 && EqualJSON(up, pick(relevant, up)) {
+		return SpecInSync, nil
+	}
+	if SpecHash(up) != lastHash {
+		return SpecLocalChanged, extra
+	}
+	return SpecRemoteDrifted, extra
+}
+
+// pick returns the entries of m whose keys are in keys.
+func pick(m, keys map[string]any) map[string]any {
+	out := make(map[string]any, len(keys))
+	for k := range keys {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// extraPaths lists the paths present in got but absent in want, descending
+// into objects both sides have. Lists are compared whole.
+func extraPaths(want, got map[string]any, prefix []string) [][]string {
+	var out [][]string
+	keys := make([]string, 0, len(got))
+	for k := range got {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		path := append(slices.Clone(prefix), k)
+		w, ok := want[k]
+		if !ok {
+			out = append(out, path)
+			continue
+		}
+		wm, wok := w.(map[string]any)
+		gm, gok := got[k].(map[string]any)
+		if wok && gok {
+			out = append(out, extraPaths(wm, gm, path)...)
+		}
+	}
+	return out
+}
+
+// SpecHash is a short, stable hash of a spec, recorded on the remote claim.
+func SpecHash(spec map[string]any) string {
+	b, err := json.Marshal(spec) // map keys are sorted: stable
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// EqualJSON compares two JSON-like values, treating numbers by value
+// (an int64 from one decoder equals a float64 from another).
+func EqualJSON(a, b any) bool {
+	switch av := a.(type) {
+	case map[string]any:
+		bv, ok := b.(map[string]any)
+		if !ok || len(av) != len(bv) {
+			return false
+		}
+		for k, x := range av {
+			y, ok := bv[k]
+			if !ok || !EqualJSON(x, y) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		bv, ok := b.([]any)
+		if !ok || len(av) != len(bv) {
+			return false
+		}
+		for i := range av {
+			if !EqualJSON(av[i], bv[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	if ai, ok := a.(int64); ok {
+		if bi, ok := b.(int64); ok {
+			return ai == bi
+		}
+	}
+	if af, ok := toFloat(a); ok {
+		bf, ok := toFloat(b)
+		return ok && af == bf
+	}
+	return a == b
+}
+
+func toFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case float32:
+		return float64(n), true
+	case float64:
+		return n, true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}

@@ -1,0 +1,142 @@
+package crdmirror
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync"
+)
+
+// ConnectionGVK is the connector's own status resource in the app cluster:
+// one cluster-scoped Connection per connector.
+var ConnectionGVK = schema.GroupVersionKind{Group: "mcp-connector.io", Version: "v1alpha1", Kind: "Connection"}
+
+// Connection conditions.
+const (
+	ConditionReady     = "Ready"
+	ConditionReachable = "ControlPlaneReachable"
+	ConditionMirrored  = "APIsMirrored"
+)
+
+// ConnectionCRD is the CRD of the Connection resource.
+func ConnectionCRD() *apiextensionsv1.CustomResourceDefinition {
+	obj := apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: ptrTo(true)}
+	col := func(name, typ, path string) apiextensionsv1.CustomResourceColumnDefinition {
+		return apiextensionsv1.CustomResourceColumnDefinition{Name: name, Type: typ, JSONPath: path}
+	}
+	return &apiextensionsv1.CustomResourceDefinition{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"},
+		ObjectMeta: metav1.ObjectMeta{Name: "connections.mcp-connector.io", Labels: map[string]string{conflict.LabelManaged: "true"}},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: ConnectionGVK.Group, Scope: apiextensionsv1.ClusterScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: "Connection", ListKind: "ConnectionList",
+				Plural: "connections", Singular: "connection", ShortNames: []string{"mcpconn"}},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
+				Name: ConnectionGVK.Version, Served: true, Storage: true,
+				Subresources: &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}},
+				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+					Type: "object", Description: "Connection reports one mcp-connector: the control plane it mirrors, the claim APIs it mirrors, refuses or keeps, and whether the control plane answers.",
+					Properties: map[string]apiextensionsv1.JSONSchemaProps{"spec": obj, "status": obj},
+				}},
+				AdditionalPrinterColumns: []apiextensionsv1.CustomResourceColumnDefinition{
+					col("Ready", "string", `.status.conditions[?(@.type=="Ready")].status`),
+					col("Reachable", "string", `.status.conditions[?(@.type=="ControlPlaneReachable")].status`),
+					col("Namespace", "string", ".spec.controlPlaneNamespace"),
+					col("APIs", "string", ".status.summary"),
+					col("Age", "date", ".metadata.creationTimestamp"),
+				},
+			}},
+		},
+	}
+}
+
+// Reporter keeps the Connection resource current: its spec at start, its
+// status whenever the gate or an API's state changes. It writes nothing
+// while nothing changes.
+type Reporter struct {
+	Client client.Client
+	// Name of the Connection.
+	Name         string
+	ControlPlane string
+	Namespace    string
+	ClusterID    string
+	Gate         *sync.Gate
+	States       *States
+}
+
+// NeedLeaderElection: only the leader reports.
+func (r *Reporter) NeedLeaderElection() bool { return true }
+
+// Start writes the Connection and then its status on every change.
+func (r *Reporter) Start(ctx context.Context) error {
+	if err := r.ensure(ctx); err != nil {
+		return err
+	}
+	gate := r.Gate.Subscribe()
+	for {
+		if err := r.writeStatus(ctx); err != nil && !apierrors.IsConflict(err) {
+			log.FromContext(ctx).Error(err, "Update Connection status", "connection", r.Name)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-gate:
+		case <-r.States.Changed():
+		case <-time.After(time.Minute):
+			// Self-heal a status someone else edited; writes only on a difference.
+		}
+	}
+}
+
+// EnsureCRD installs or updates the Connection CRD.
+func EnsureCRD(ctx context.Context, c client.Client) error {
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ConnectionCRD())
+	if err != nil {
+		return err
+	}
+	obj := &unstructured.Unstructured{Object: u}
+	delete(obj.Object, "status")
+	unstructured.RemoveNestedField(obj.Object, "metadata", "creationTimestamp")
+	return c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldManager), client.ForceOwnership)
+}
+
+func (r *Reporter) ensure(ctx context.Context) error {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(ConnectionGVK)
+	u.SetName(r.Name)
+	u.Object["spec"] = map[string]any{"controlPlane": r.ControlPlane, "controlPlaneNamespace": r.Namespace, "clusterID": r.ClusterID}
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("write Connection %s: %w", r.Name, err)
+	}
+	return nil
+}
+
+func (r *Reporter) writeStatus(ctx context.Context) error {
+	cur := &unstructured.Unstructured{}
+	cur.SetGroupVersionKind(ConnectionGVK)
+	if err := r.Client.Get(ctx, types.NamespacedName{Name: r.Name}, cur); err != nil {
+		if apierrors.IsNotFound(err) {
+			return r.ensure(ctx)
+		}
+		return err
+	}
+	old, _, _ := unstructured.NestedMap(cur.Object, "status")
+	want := ConnectionStatus(r.Gate.State(), r.States.List(), old)
+	if conflict.EqualJSON(normalize(old), normalize(want)) {
+		return nil
+	}
+	cur.Object["status"] = want
+	return r.Client.Status().Update(ctx, cur)
+}

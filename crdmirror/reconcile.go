@@ -1,0 +1,285 @@
+package crdmirror
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/mcp-connector/mcp-connector/conflict"
+)
+
+// FieldManager owns the mirrored CRDs and their RBAC roles.
+const FieldManager = "mcp-connector-crdmirror"
+
+// AnnotationSourceHash on a mirrored CRD is the hash of what was applied:
+// equal hashes mean nothing to write.
+const AnnotationSourceHash = conflict.Prefix + "source-hash"
+
+// withdrawnRetry is how often a withdrawn API whose CRD is kept for remaining
+// local claims checks whether they are gone (their deletion raises no event
+// here once the kind's syncer is stopped).
+const withdrawnRetry = time.Minute
+
+// XRDGVK is the CompositeResourceDefinition kind watched in the control plane.
+var XRDGVK = schema.GroupVersionKind{Group: "apiextensions.crossplane.io", Version: "v1", Kind: "CompositeResourceDefinition"}
+
+// Reconciler mirrors the claim API of one XRD (the request's name).
+type Reconciler struct {
+	Options
+	syncers *syncers
+}
+
+// Reconcile mirrors, updates or withdraws the claim API of one XRD.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	if !r.Clusters.Gate.State().Open {
+		return reconcile.Result{}, r.resumeOffline(ctx, req.Name)
+	}
+	xrd, err := r.getXRD(ctx, req.Name)
+	if err != nil {
+		// An outage, a permission error: nothing is inferred, nothing removed.
+		return reconcile.Result{}, fmt.Errorf("read XRD %s: %w", req.Name, err)
+	}
+	crdName := claimCRDName(xrd)
+	if xrd == nil || crdName == "" {
+		return r.withdraw(ctx, req.Name)
+	}
+	return r.mirror(ctx, req.Name, crdName)
+}
+
+// getXRD reads an XRD from the cache; a miss is confirmed by a direct read,
+// so that "gone" is always observed, never assumed. nil means confirmed gone.
+func (r *Reconciler) getXRD(ctx context.Context, name string) (*unstructured.Unstructured, error) {
+	xrd := &unstructured.Unstructured{}
+	xrd.SetGroupVersionKind(XRDGVK)
+	err := r.Clusters.Remote.GetClient().Get(ctx, types.NamespacedName{Name: name}, xrd)
+	if apierrors.IsNotFound(err) {
+		err = r.Clusters.Remote.GetAPIReader().Get(ctx, types.NamespacedName{Name: name}, xrd)
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return xrd, err
+}
+
+// claimCRDName is plural.group of the XRD's claim, or "" if it offers none.
+func claimCRDName(xrd *unstructured.Unstructured) string {
+	if xrd == nil || !xrd.GetDeletionTimestamp().IsZero() {
+		return ""
+	}
+	plural, _, _ := unstructured.NestedString(xrd.Object, "spec", "claimNames", "plural")
+	group, _, _ := unstructured.NestedString(xrd.Object, "spec", "group")
+	if plural == "" || group == "" {
+		return ""
+	}
+	return plural + "." + group
+}
+
+func (r *Reconciler) mirror(ctx context.Context, xrdName, crdName string) (reconcile.Result, error) {
+	state := APIState{Name: crdName, XRD: xrdName}
+	remote := &apiextensionsv1.CustomResourceDefinition{}
+	if err := r.Clusters.Remote.GetAPIReader().Get(ctx, types.NamespacedName{Name: crdName}, remote); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.States.Set(pending(state, "waiting for Crossplane to generate the claim CRD"))
+			return reconcile.Result{}, nil
+		}
+		return reconcile.Result{}, fmt.Errorf("read claim CRD %s in the control plane: %w", crdName, err)
+	}
+	state.Kind, state.Version = remote.Spec.Names.Kind, StorageVersion(remote)
+	if !established(remote) {
+		r.States.Set(pending(state, "waiting for the claim CRD to be established in the control plane"))
+		return reconcile.Result{}, nil
+	}
+	local, class, err := r.localCRD(ctx, crdName)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if class == conflict.LocalForeign {
+		return reconcile.Result{}, r.refuse(state, "a CRD of this name already exists in the app cluster and is not managed by this connector; it was left untouched")
+	}
+	if local, err = r.applyCRD(ctx, remote, local, xrdName); err != nil {
+		return reconcile.Result{}, err
+	}
+	if err := r.applyRoles(ctx, local); err != nil {
+		return reconcile.Result{}, err
+	}
+	if !established(local) {
+		r.States.Set(pending(state, "waiting for the mirrored CRD to be established in the app cluster"))
+		return reconcile.Result{}, nil
+	}
+	gvk := schema.GroupVersionKind{Group: remote.Spec.Group, Version: state.Version, Kind: state.Kind}
+	if err := r.syncers.ensure(ctx, crdName, gvk, r.Sync, r.Clusters, func() { r.requeue(xrdName) }); err != nil {
+		return reconcile.Result{}, err
+	}
+	state.State = StateMirrored
+	r.States.Set(state)
+	return reconcile.Result{}, nil
+}
+
+// resumeOffline runs the syncer of an API mirrored before, from the local
+// CRD alone, while the control plane cannot be asked: local claims keep
+// getting their finalizer and their condition. The gate opening requeues
+// every XRD for a full pass.
+func (r *Reconciler) resumeOffline(ctx context.Context, xrdName string) error {
+	crd, err := r.mirroredFor(ctx, xrdName)
+	if err != nil || crd == nil || !established(crd) {
+		return err
+	}
+	gvk := schema.GroupVersionKind{Group: crd.Spec.Group, Version: StorageVersion(crd), Kind: crd.Spec.Names.Kind}
+	return r.syncers.ensure(ctx, crd.Name, gvk, r.Sync, r.Clusters, func() { r.requeue(xrdName) })
+}
+
+func pending(s APIState, msg string) APIState {
+	s.State, s.Message = StatePending, msg
+	return s
+}
+
+func (r *Reconciler) refuse(s APIState, msg string) error {
+	s.State, s.Message = StateRefused, msg
+	r.States.Set(s)
+	log.Log.Info("Refusing to mirror claim API", "crd", s.Name, "reason", msg)
+	return nil
+}
+
+// localCRD reads the CRD of that name in the app cluster: from the cache
+// (our CRDs only), else directly, which also sees foreign ones.
+func (r *Reconciler) localCRD(ctx context.Context, name string) (*apiextensionsv1.CustomResourceDefinition, conflict.Local, error) {
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	err := r.Clusters.Local.GetClient().Get(ctx, types.NamespacedName{Name: name}, crd)
+	if apierrors.IsNotFound(err) {
+		err = r.Clusters.Local.GetAPIReader().Get(ctx, types.NamespacedName{Name: name}, crd)
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, conflict.LocalAbsent, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read CRD %s in the app cluster: %w", name, err)
+	}
+	return crd, conflict.ClassifyCRD(true, crd.Labels, r.Connection), nil
+}
+
+// applyCRD writes the mirror when what we would write changed.
+func (r *Reconciler) applyCRD(ctx context.Context, remote, local *apiextensionsv1.CustomResourceDefinition, xrd string) (*apiextensionsv1.CustomResourceDefinition, error) {
+	want := Mirror(remote, Source{Connection: r.Connection, ControlPlane: r.ControlPlaneHost, XRD: xrd}, local)
+	hash := conflict.SpecHash(map[string]any{"spec": toMap(want.Spec), "labels": want.Labels, "annotations": want.Annotations})
+	if local != nil && local.Annotations[AnnotationSourceHash] == hash {
+		return local, nil
+	}
+	want.Annotations[AnnotationSourceHash] = hash
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(want)
+	if err != nil {
+		return nil, err
+	}
+	obj := &unstructured.Unstructured{Object: u}
+	delete(obj.Object, "status")
+	unstructured.RemoveNestedField(obj.Object, "metadata", "creationTimestamp")
+	if err := r.Clusters.Local.GetClient().Apply(ctx, client.ApplyConfigurationFromUnstructured(obj),
+		client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return nil, fmt.Errorf("apply mirrored CRD %s: %w", want.Name, err)
+	}
+	out := &apiextensionsv1.CustomResourceDefinition{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, out); err != nil {
+		return nil, err
+	}
+	log.FromContext(ctx).Info("Mirrored claim CRD", "crd", want.Name)
+	return out, nil
+}
+
+func toMap(v any) map[string]any {
+	m, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(v)
+	return m
+}
+
+func established(crd *apiextensionsv1.CustomResourceDefinition) bool {
+	for _, c := range crd.Status.Conditions {
+		if c.Type == apiextensionsv1.Established {
+			return c.Status == apiextensionsv1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// withdraw handles an XRD that is gone or offers no claim any more: the kind's
+// syncer stops; the mirrored CRD is deleted only if no local claims remain.
+func (r *Reconciler) withdraw(ctx context.Context, xrdName string) (reconcile.Result, error) {
+	crd, err := r.mirroredFor(ctx, xrdName)
+	if err != nil || crd == nil {
+		if crd == nil && err == nil {
+			r.States.Forget(xrdName)
+		}
+		return reconcile.Result{}, err
+	}
+	r.syncers.stop(crd.Name)
+	state := APIState{Name: crd.Name, Kind: crd.Spec.Names.Kind, Version: StorageVersion(crd), XRD: xrdName, State: StateWithdrawn}
+	n, err := r.releaseClaims(ctx, crd)
+	if !conflict.MayDeleteCRD(conflict.LocalOurs, true, n, err == nil) {
+		state.Message = fmt.Sprintf("the control plane withdrew this API; the CRD is kept while %d local claims remain (delete them to remove it)", n)
+		if err != nil {
+			state.Message = "the control plane withdrew this API; the CRD is kept because local claims could not be counted: " + err.Error()
+		}
+		r.States.Set(state)
+		return reconcile.Result{RequeueAfter: withdrawnRetry}, nil
+	}
+	uid := crd.UID
+	if err := r.Clusters.Local.GetClient().Delete(ctx, crd, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+		return reconcile.Result{}, fmt.Errorf("delete withdrawn CRD %s: %w", crd.Name, err)
+	}
+	log.FromContext(ctx).Info("Removed withdrawn claim CRD", "crd", crd.Name)
+	r.States.Forget(xrdName)
+	return reconcile.Result{}, nil
+}
+
+// mirroredFor finds our mirrored CRD made from the XRD, if any.
+func (r *Reconciler) mirroredFor(ctx context.Context, xrdName string) (*apiextensionsv1.CustomResourceDefinition, error) {
+	list := &apiextensionsv1.CustomResourceDefinitionList{}
+	if err := r.Clusters.Local.GetClient().List(ctx, list, client.MatchingLabels{
+		conflict.LabelManaged: "true", conflict.LabelConnection: r.Connection}); err != nil {
+		return nil, fmt.Errorf("list mirrored CRDs: %w", err)
+	}
+	for i := range list.Items {
+		if list.Items[i].Annotations[conflict.AnnotationXRD] == xrdName {
+			return &list.Items[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// releaseClaims counts the local claims of a withdrawn kind and removes our
+// finalizer from them: their remote claims went with the API, so there is
+// nothing left to wait for, and users must be able to delete them.
+func (r *Reconciler) releaseClaims(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition) (int, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(schema.GroupVersionKind{Group: crd.Spec.Group, Version: StorageVersion(crd), Kind: crd.Spec.Names.ListKind})
+	if err := r.Clusters.Local.GetAPIReader().List(ctx, list); err != nil {
+		return 0, err
+	}
+	for i := range list.Items {
+		c := &list.Items[i]
+		if !controllerutil.ContainsFinalizer(c, conflict.Finalizer) {
+			continue
+		}
+		base := c.DeepCopy()
+		controllerutil.RemoveFinalizer(c, conflict.Finalizer)
+		if err := r.Clusters.Local.GetClient().Patch(ctx, c, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); client.IgnoreNotFound(err) != nil {
+			return len(list.Items), err
+		}
+	}
+	return len(list.Items), nil
+}
+
+func (r *Reconciler) requeue(xrd string) {
+	select {
+	case r.retry <- xrd:
+	default:
+	}
+}

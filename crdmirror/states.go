@@ -1,0 +1,83 @@
+package crdmirror
+
+import (
+	"slices"
+	"strings"
+	gosync "sync"
+)
+
+// API states reported in the Connection status.
+const (
+	StateMirrored  = "Mirrored"
+	StatePending   = "Pending"
+	StateRefused   = "Refused"
+	StateWithdrawn = "Withdrawn"
+)
+
+// APIState is what the Connection says about one claim API.
+type APIState struct {
+	// Name is the claim CRD's name (plural.group).
+	Name    string `json:"name"`
+	Kind    string `json:"kind,omitempty"`
+	Version string `json:"version,omitempty"`
+	XRD     string `json:"xrd"`
+	State   string `json:"state"`
+	Message string `json:"message,omitempty"`
+}
+
+// States is the mirror's record of every claim API it has seen, keyed by XRD
+// name. It tells a listener when something changed.
+type States struct {
+	mu      gosync.Mutex
+	byXRD   map[string]APIState
+	changed chan struct{}
+}
+
+// NewStates returns an empty record.
+func NewStates() *States {
+	return &States{byXRD: map[string]APIState{}, changed: make(chan struct{}, 1)}
+}
+
+// Set records the state of one API.
+func (s *States) Set(a APIState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byXRD[a.XRD] == a {
+		return
+	}
+	s.byXRD[a.XRD] = a
+	s.notify()
+}
+
+// Forget drops an API whose XRD and mirror are both gone.
+func (s *States) Forget(xrd string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.byXRD[xrd]; !ok {
+		return
+	}
+	delete(s.byXRD, xrd)
+	s.notify()
+}
+
+func (s *States) notify() {
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Changed receives after each change.
+func (s *States) Changed() <-chan struct{} { return s.changed }
+
+// List returns the states sorted by name, for a deterministic status.
+func (s *States) List() []APIState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]APIState, 0, len(s.byXRD))
+	for _, a := range s.byXRD {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b APIState) int { return strings.Compare(a.Name+a.XRD, b.Name+b.XRD) })
+	return out
+}

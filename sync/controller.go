@@ -1,0 +1,161 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	gosync "sync"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/mcp-connector/mcp-connector/conflict"
+)
+
+// Syncer keeps the claims of one kind in step. Start it when the kind's CRD
+// exists on both sides; Stop it when the kind goes away.
+type Syncer struct {
+	GVK    schema.GroupVersionKind
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   gosync.Once
+}
+
+// Start builds the per-kind controller and runs it until Stop or ctx ends.
+// The caches of both clusters must already be running (the manager started).
+func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersionKind) (*Syncer, error) {
+	r := newReconciler(cfg, cl, gvk)
+	name := "claim-" + strings.ToLower(gvk.Kind) + "." + gvk.Group
+	skip := true
+	c, err := controller.NewUnmanaged(name, controller.Options{
+		Reconciler:              r,
+		MaxConcurrentReconciles: max(cfg.Workers, 1),
+		SkipNameValidation:      &skip, // a kind can be stopped and started again
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create syncer for %s: %w", gvk, err)
+	}
+	if err := watch(c, r); err != nil {
+		return nil, fmt.Errorf("watch %s: %w", gvk, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Syncer{GVK: gvk, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		if err := c.Start(ctx); err != nil {
+			log.FromContext(ctx).Error(err, "Syncer stopped", "gvk", gvk.String())
+		}
+	}()
+	return s, nil
+}
+
+// Stop ends the syncer and waits for its workers to finish.
+func (s *Syncer) Stop() {
+	s.once.Do(s.cancel)
+	<-s.done
+}
+
+// Done is closed when the syncer has stopped (after Stop, or on failure).
+func (s *Syncer) Done() <-chan struct{} { return s.done }
+
+func ptrTo[T any](v T) *T { return &v }
+
+// watch wires the four event sources: local claims, remote claims, remote
+// connection Secrets and our local Secrets, plus gate changes. The control
+// plane's sources do not hold up the start: an app cluster whose control plane
+// is away still gets its local claims handled (finalizers, conditions).
+func watch(c controller.Controller, r *reconciler) error {
+	local, remote := r.newLocal(), r.newRemote()
+	srcs := []source.Source{
+		source.Kind(r.cl.Local.GetCache(), client.Object(local), &handler.EnqueueRequestForObject{}),
+		NonBlocking(source.Kind(r.cl.Remote.GetCache(), client.Object(remote), handler.EnqueueRequestsFromMapFunc(r.mapRemote))),
+		NonBlocking(source.Kind(r.cl.Remote.GetCache(), client.Object(&corev1.Secret{}), handler.EnqueueRequestsFromMapFunc(r.mapRemoteSecret))),
+		source.Kind(r.cl.Local.GetCache(), client.Object(&corev1.Secret{}), handler.EnqueueRequestsFromMapFunc(r.mapLocalSecret)),
+		source.Func(r.onGateChange),
+	}
+	for _, s := range srcs {
+		if err := c.Watch(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mapRemote finds the local claim of a remote claim from its origin marks.
+func (r *reconciler) mapRemote(_ context.Context, o client.Object) []reconcile.Request {
+	origin, ok := conflict.OriginOf(o.GetLabels(), o.GetAnnotations())
+	if !ok || origin.ClusterID != r.cfg.ClusterID {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: origin.Namespace, Name: origin.Name}}}
+}
+
+// mapRemoteSecret follows a connection Secret to the remote claim that
+// controls it (Crossplane sets that owner reference), then to the local claim.
+func (r *reconciler) mapRemoteSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	owner := metav1.GetControllerOf(o)
+	if owner == nil || owner.Kind != r.gvk.Kind || !strings.HasPrefix(owner.APIVersion, r.gvk.Group+"/") {
+		return nil
+	}
+	remote := r.newRemote()
+	if err := r.cl.remoteClient().Get(ctx, types.NamespacedName{Namespace: r.cfg.Namespace, Name: owner.Name}, remote); err != nil {
+		return nil
+	}
+	return r.mapRemote(ctx, remote)
+}
+
+// mapLocalSecret maps a Secret we wrote to the local claim that controls it.
+func (r *reconciler) mapLocalSecret(_ context.Context, o client.Object) []reconcile.Request {
+	owner := metav1.GetControllerOf(o)
+	if owner == nil || owner.Kind != r.gvk.Kind || !strings.HasPrefix(owner.APIVersion, r.gvk.Group+"/") {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: owner.Name}}}
+}
+
+// onGateChange requeues every local claim of the kind whenever the gate opens
+// or closes, so that conditions follow and pending work resumes.
+func (r *reconciler) onGateChange(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+	ch := r.cl.Gate.Subscribe()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+				r.enqueueAll(ctx, q)
+			}
+		}
+	}()
+	return nil
+}
+
+func (r *reconciler) enqueueAll(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(r.gvk.GroupVersion().WithKind(r.gvk.Kind + "List"))
+	if err := r.cl.localClient().List(ctx, list); err != nil {
+		log.FromContext(ctx).Error(err, "List local claims after a control-plane change", "gvk", r.gvk.String())
+		return
+	}
+	for i := range list.Items {
+		q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+}
+
+// NonBlocking wraps a source so that the controller does not wait for it to
+// sync before it starts its workers. Used for control-plane sources, which
+// may be unreachable for a long time; reconcilers check the Gate before they
+// read the control plane's cache.
+func NonBlocking(src source.Source) source.Source {
+	return source.Func(src.Start)
+}

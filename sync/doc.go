@@ -1,0 +1,11 @@
+// Package sync keeps claims of one kind in step between the app cluster and
+// the one control-plane namespace that belongs to it: spec, labels and
+// annotations go up; status, control-plane-written spec fields and connection
+// Secrets come down.
+//
+// A Syncer is started per claim kind (by crdmirror, as kinds appear) and
+// stopped when the kind goes away. The rules for disagreements come from the
+// conflict package; this package only applies them. It never deletes a remote
+// object unless a user deleted the local claim, and never deletes a local
+// claim at all.
+package sync

@@ -1,0 +1,120 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mcp-connector/mcp-connector/conflict"
+)
+
+// desiredRemote is what the spec push applies: the local spec (less the
+// control plane's fields), labels and annotations (less local-only ones),
+// the origin marks, the renamed connection Secret and a hash of it all.
+func (r *reconciler) desiredRemote(local *unstructured.Unstructured) *unstructured.Unstructured {
+	spec, _, _ := unstructured.NestedMap(local.Object, "spec")
+	up := r.cfg.Fields.Up(spec, ownedBy(local, FieldManagerDown))
+	if _, ok, _ := unstructured.NestedString(local.Object, "spec", "writeConnectionSecretToRef", "name"); ok {
+		up["writeConnectionSecretToRef"] = map[string]any{"name": r.remoteSecretName(local)}
+	}
+	labels := r.cfg.Metadata.UpLabels(local.GetLabels())
+	annotations := r.cfg.Metadata.UpAnnotations(local.GetAnnotations())
+	origin := r.origin(local)
+	maps.Copy(labels, origin.Labels())
+	maps.Copy(annotations, origin.Annotations())
+	annotations[conflict.AnnotationSpecHash] = conflict.SpecHash(map[string]any{
+		"spec": up, "labels": toAny(labels), "annotations": toAny(annotations)})
+
+	u := r.newRemote()
+	u.SetNamespace(r.cfg.Namespace)
+	u.SetName(RemoteName(r.cfg.ClusterID, local.GetNamespace(), local.GetName()))
+	u.SetLabels(labels)
+	u.SetAnnotations(annotations)
+	u.Object["spec"] = up
+	return u
+}
+
+func (r *reconciler) remoteSecretName(local *unstructured.Unstructured) string {
+	return RemoteSecretName(r.cfg.ClusterID, r.gvk.Group, r.gvk.Kind, local.GetNamespace(), local.GetName())
+}
+
+func toAny(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// push applies the desired remote claim when it differs from the remote one,
+// and removes spec fields someone else added out of band. It writes nothing
+// when both agree. It returns the remote claim as the control plane has it.
+func (r *reconciler) push(ctx context.Context, local, remote *unstructured.Unstructured, class conflict.Remote) (*unstructured.Unstructured, error) {
+	want := r.desiredRemote(local)
+	wantSpec, _, _ := unstructured.NestedMap(want.Object, "spec")
+	state, extra := conflict.SpecInSync, [][]string(nil)
+	if class == conflict.RemoteOurs {
+		remoteSpec, _, _ := unstructured.NestedMap(remote.Object, "spec")
+		state, extra = r.cfg.Fields.CompareSpec(wantSpec, remoteSpec, remote.GetAnnotations()[conflict.AnnotationSpecHash])
+		if state == conflict.SpecInSync && hasAll(remote.GetLabels(), want.GetLabels()) && hasAll(remote.GetAnnotations(), want.GetAnnotations()) {
+			return remote, nil
+		}
+	}
+	if err := r.cl.remoteClient().Apply(ctx, client.ApplyConfigurationFromUnstructured(want),
+		client.FieldOwner(FieldManagerUp), client.ForceOwnership); err != nil {
+		return nil, err
+	}
+	if len(extra) > 0 {
+		if err := r.removePaths(ctx, want, extra); err != nil {
+			return nil, err
+		}
+	}
+	r.recordPush(local, class, state)
+	return want, nil
+}
+
+// removePaths deletes spec fields that server-side apply cannot remove
+// because another manager set them.
+func (r *reconciler) removePaths(ctx context.Context, remote *unstructured.Unstructured, paths [][]string) error {
+	patch := map[string]any{}
+	for _, p := range paths {
+		_ = unstructured.SetNestedField(patch, nil, append([]string{"spec"}, p...)...)
+	}
+	body, err := json.Marshal(patch)
+	if err != nil {
+		return err
+	}
+	if err := r.cl.remoteClient().Patch(ctx, remote, client.RawPatch(types.MergePatchType, body)); err != nil {
+		return fmt.Errorf("remove out-of-band fields from remote claim %s: %w", remote.GetName(), err)
+	}
+	return nil
+}
+
+func (r *reconciler) recordPush(local *unstructured.Unstructured, class conflict.Remote, state conflict.SpecState) {
+	switch {
+	case class == conflict.RemoteAbsent:
+		r.event(local, corev1.EventTypeNormal, "CreatedInControlPlane", "Created the remote claim in the control plane")
+	case class != conflict.RemoteOurs:
+		r.event(local, corev1.EventTypeWarning, "Adopted", "Took over the existing remote claim of this name ("+class.String()+")")
+	case state == conflict.SpecRemoteDrifted:
+		specReverts.WithLabelValues(r.gvk.GroupKind().String()).Inc()
+		r.event(local, corev1.EventTypeWarning, "SpecReverted", "The remote spec was changed in the control plane; reverted it to this copy")
+	}
+	remoteWrites.WithLabelValues(r.gvk.GroupKind().String()).Inc()
+}
+
+// hasAll says whether got holds every key of want with the same value.
+func hasAll(got, want map[string]string) bool {
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			return false
+		}
+	}
+	return true
+}

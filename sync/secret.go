@@ -1,0 +1,105 @@
+package sync
+
+import (
+	"context"
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/mcp-connector/mcp-connector/conflict"
+)
+
+// pullSecret copies the connection Secret that the control plane wrote for
+// the remote claim into the local claim's namespace, under the name the user
+// chose, owned by the local claim (so it goes with it). It returns a
+// condition to report instead of "Synced" when the copy is refused or fails.
+func (r *reconciler) pullSecret(ctx context.Context, local, remote *unstructured.Unstructured) *metav1.Condition {
+	name, _, _ := unstructured.NestedString(local.Object, "spec", "writeConnectionSecretToRef", "name")
+	if name == "" {
+		return nil
+	}
+	src := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: r.cfg.Namespace, Name: r.remoteSecretName(local)}
+	if err := r.cl.remoteClient().Get(ctx, key, src); err != nil {
+		return nil // not written yet; its creation raises an event
+	}
+	if owner := metav1.GetControllerOf(src); owner == nil || owner.UID != remote.GetUID() {
+		return nil // not the remote claim's own Secret: never copied
+	}
+	dst, class, err := r.localSecret(ctx, local.GetNamespace(), name, local.GetUID())
+	if err != nil {
+		c := falseCondition("SecretFailed", err.Error())
+		return &c
+	}
+	if class == conflict.LocalForeign {
+		c := falseCondition("SecretConflict", "a Secret named "+name+" already exists in this namespace and was not written by mcp-connector; the connection details were not copied")
+		return &c
+	}
+	if err := r.writeSecret(ctx, local, src, dst, name); err != nil {
+		c := falseCondition("SecretFailed", err.Error())
+		return &c
+	}
+	return nil
+}
+
+// localSecret reads the target Secret: from the cache (our Secrets only),
+// else directly, to see a foreign one.
+func (r *reconciler) localSecret(ctx context.Context, ns, name string, owner types.UID) (*corev1.Secret, conflict.Local, error) {
+	s := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: ns, Name: name}
+	err := r.cl.localClient().Get(ctx, key, s)
+	if apierrors.IsNotFound(err) {
+		err = r.cl.Local.GetAPIReader().Get(ctx, key, s)
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, conflict.LocalAbsent, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return s, conflict.ClassifySecret(true, s.Labels, s.OwnerReferences, owner), nil
+}
+
+func (r *reconciler) writeSecret(ctx context.Context, local *unstructured.Unstructured, src, dst *corev1.Secret, name string) error {
+	want := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: local.GetNamespace(), Name: name,
+			Labels:          map[string]string{conflict.LabelManaged: "true"},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(local, r.gvk)}},
+		Type: src.Type,
+		Data: src.Data,
+	}
+	want.OwnerReferences[0].BlockOwnerDeletion = nil
+	c := r.cl.localClient()
+	switch {
+	case dst == nil:
+		if err := c.Create(ctx, want); err != nil {
+			return err
+		}
+		r.event(local, corev1.EventTypeNormal, "ConnectionSecretWritten", "Copied the connection details into Secret "+name)
+	case dst.Type != want.Type:
+		// The type of a Secret cannot change: replace it.
+		if err := c.Delete(ctx, dst); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+		return c.Create(ctx, want)
+	case !maps.EqualFunc(dst.Data, want.Data, bytesEqual):
+		dst.Data = want.Data
+		if err := c.Update(ctx, dst); err != nil {
+			return err
+		}
+		log.FromContext(ctx).V(1).Info("Updated connection secret", "secret", klog.KObj(dst))
+	default:
+		return nil
+	}
+	localWrites.WithLabelValues(r.gvk.GroupKind().String(), "secret").Inc()
+	return nil
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }

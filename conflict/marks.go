@@ -26,6 +26,9 @@ const (
 	// AnnotationSpecHash is the hash of the spec the connector last pushed.
 	// A remote spec that no longer matches it was changed by someone else.
 	AnnotationSpecHash = Prefix + "spec-hash"
+	// AnnotationMetadataHash is the hash of the labels and annotations the
+	// connector last pushed; a change means local metadata changed.
+	AnnotationMetadataHash = Prefix + "metadata-hash"
 
 	// AnnotationDeletionPolicy on a local claim chooses what deleting it does
 	// remotely: "Delete" (the default) or "Orphan".

@@ -2,7 +2,9 @@ package crdmirror
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/cenkalti/backoff/v4"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -79,10 +81,23 @@ type Reporter struct {
 // NeedLeaderElection: only the leader reports.
 func (r *Reporter) NeedLeaderElection() bool { return true }
 
-// Start writes the Connection and then its status on every change.
+// Start installs the Connection CRD, writes the Connection and then its
+// status on every change. Failures are retried with backoff: reporting must
+// never stop the connector.
 func (r *Reporter) Start(ctx context.Context) error {
-	if err := r.ensure(ctx); err != nil {
-		return err
+	bo := backoff.NewExponentialBackOff()
+	bo.MaxElapsedTime = 0
+	bo.MaxInterval = 30 * time.Second
+	err := backoff.RetryNotify(func() error {
+		if err := EnsureCRD(ctx, r.Client); err != nil {
+			return fmt.Errorf("install the Connection CRD: %w", err)
+		}
+		return r.ensure(ctx)
+	}, backoff.WithContext(bo, ctx), func(err error, wait time.Duration) {
+		log.FromContext(ctx).Info("Cannot write the Connection yet, retrying", "error", err.Error(), "retryIn", wait.Round(time.Millisecond))
+	})
+	if err != nil {
+		return nil // ctx ended
 	}
 	gate := r.Gate.Subscribe()
 	for {

@@ -28,8 +28,8 @@ func (r *reconciler) desiredRemote(local *unstructured.Unstructured) *unstructur
 	origin := r.origin(local)
 	maps.Copy(labels, origin.Labels())
 	maps.Copy(annotations, origin.Annotations())
-	annotations[conflict.AnnotationSpecHash] = conflict.SpecHash(map[string]any{
-		"spec": up, "labels": toAny(labels), "annotations": toAny(annotations)})
+	annotations[conflict.AnnotationMetadataHash] = conflict.SpecHash(map[string]any{"labels": toAny(labels), "annotations": toAny(annotations)})
+	annotations[conflict.AnnotationSpecHash] = conflict.SpecHash(up)
 
 	u := r.newRemote()
 	u.SetNamespace(r.cfg.Namespace)
@@ -63,6 +63,7 @@ func (r *reconciler) push(ctx context.Context, local, remote *unstructured.Unstr
 		remoteSpec, _, _ := unstructured.NestedMap(remote.Object, "spec")
 		state, extra = r.cfg.Fields.CompareSpec(wantSpec, remoteSpec, remote.GetAnnotations()[conflict.AnnotationSpecHash])
 		if state == conflict.SpecInSync && hasAll(remote.GetLabels(), want.GetLabels()) && hasAll(remote.GetAnnotations(), want.GetAnnotations()) {
+			// hasAll covers the hashes: a local label removed changes the metadata hash.
 			return remote, nil
 		}
 	}

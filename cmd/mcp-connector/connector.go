@@ -78,7 +78,7 @@ func (o *RunOptions) newManager() (manager.Manager, error) {
 				&apiextensionsv1.CustomResourceDefinition{}: {Label: managed},
 				&rbacv1.ClusterRole{}:                      {Label: managed},
 			},
-			DefaultTransform: nil,
+			SyncPeriod: &o.ResyncPeriod,
 		},
 	})
 	if err != nil {
@@ -109,6 +109,7 @@ func (o *RunOptions) newControlPlaneCluster(scheme *runtime.Scheme) (cluster.Clu
 			DefaultNamespaces:    map[string]cache.Config{o.ControlPlaneNamespace: {}},
 			DefaultLabelSelector: labels.SelectorFromSet(labels.Set{conflict.LabelClusterID: o.ClusterID}),
 			DefaultTransform:     cache.TransformStripManagedFields(),
+			SyncPeriod:           &o.ResyncPeriod,
 			ByObject: map[client.Object]cache.ByObject{
 				&corev1.Secret{}: {Label: everything},
 				xrd:              {Label: everything},
@@ -134,11 +135,6 @@ func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster) error {
 		return err
 	}
 	states := crdmirror.NewStates()
-	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		return crdmirror.EnsureCRD(ctx, mgr.GetClient())
-	})); err != nil {
-		return err
-	}
 	if err := mgr.Add(&crdmirror.Reporter{Client: mgr.GetClient(), Name: o.ConnectionName, ControlPlane: o.cpConfig.Host,
 		Namespace: o.ControlPlaneNamespace, ClusterID: o.ClusterID, Gate: gate, States: states}); err != nil {
 		return err

@@ -37,6 +37,7 @@ type RunOptions struct {
 	QPS                     float32
 	Burst                   int
 	ProbeInterval           time.Duration
+	ResyncPeriod            time.Duration
 	RecreateGrace           time.Duration
 	StalePeriod             time.Duration
 	Adopt                   bool
@@ -60,6 +61,7 @@ func NewRunOptions() *RunOptions {
 		QPS:                    100,
 		Burst:                  200,
 		ProbeInterval:          10 * time.Second,
+		ResyncPeriod:           10 * time.Hour,
 		RecreateGrace:          5 * time.Second,
 		StalePeriod:            5 * time.Minute,
 	}
@@ -83,6 +85,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Float32Var(&o.QPS, "kube-api-qps", o.QPS, "Client-side request rate limit, per cluster.")
 	fs.IntVar(&o.Burst, "kube-api-burst", o.Burst, "Client-side request burst, per cluster.")
 	fs.DurationVar(&o.ProbeInterval, "probe-interval", o.ProbeInterval, "How often the control plane is probed while it answers.")
+	fs.DurationVar(&o.ResyncPeriod, "resync-period", o.ResyncPeriod, "How often every claim is reconciled again even without a change; a pass that finds nothing to do writes nothing.")
 	fs.DurationVar(&o.RecreateGrace, "recreate-grace", o.RecreateGrace, "How long a remote claim deleted by someone else stays gone before it is re-created.")
 	fs.DurationVar(&o.StalePeriod, "stale-period", o.StalePeriod, "After this long without the control plane, copied Ready/Synced conditions turn Unknown; 0 keeps them.")
 	fs.BoolVar(&o.Adopt, "adopt", o.Adopt, "Take over remote claims of a mapped name that carry no or another cluster's marks (migrations).")
@@ -121,8 +124,8 @@ func (o *RunOptions) Validate() error {
 	if o.QPS <= 0 || o.Burst < 1 {
 		errs = append(errs, errors.New("--kube-api-qps must be positive and --kube-api-burst at least 1"))
 	}
-	if o.ProbeInterval <= 0 {
-		errs = append(errs, errors.New("--probe-interval must be positive"))
+	if o.ProbeInterval <= 0 || o.ResyncPeriod <= 0 {
+		errs = append(errs, errors.New("--probe-interval and --resync-period must be positive"))
 	}
 	return errors.Join(errs...)
 }

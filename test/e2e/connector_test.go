@@ -1,0 +1,237 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/test/harness"
+)
+
+// The shared connector: one per app cluster, as in production. Every test in
+// this package that needs the connector between world.App and the control
+// plane uses it, each in namespaces of its own.
+const (
+	sharedNamespace = "e2e-app-cluster"
+	sharedClusterID = "e2e-cluster-1"
+)
+
+// waitTimeout bounds every wait for the connector or Crossplane.
+const waitTimeout = 60 * time.Second
+
+var shared struct {
+	once gosync.Once
+	conn *harness.Connector
+	err  error
+}
+
+// sharedConnector starts the package's connector on first use (with a short
+// resync period, so that resyncs happen during the tests) and waits until the
+// example claim API is mirrored. It lives until the test binary exits.
+func sharedConnector(t *testing.T) *harness.Connector {
+	t.Helper()
+	shared.once.Do(func() {
+		cfg, err := harness.NewConnectorConfig(world.App, world.ControlPlane.Env, sharedNamespace, sharedClusterID)
+		if err != nil {
+			shared.err = err
+			return
+		}
+		cfg.ExtraArgs = []string{"--resync-period=3s", "--recreate-grace=1s", "--probe-interval=1s"}
+		p, err := harness.StartConnector(context.Background(), world.App.Dir, cfg.Args()...)
+		shared.conn, shared.err = &harness.Connector{Process: p, Config: cfg}, err
+	})
+	if shared.err != nil {
+		t.Fatalf("start the shared connector: %v", shared.err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("--- last lines of the connector log ---\n%s", shared.conn.Tail(60))
+		}
+	})
+	waitMirrored(t, harness.ExampleClaimCRDName)
+	return shared.conn
+}
+
+// waitMirrored waits until the app cluster serves the claim CRD.
+func waitMirrored(t *testing.T, crdName string) {
+	t.Helper()
+	harness.Eventually(t, waitTimeout, func() error {
+		return harness.CRDEstablished(context.Background(), world.App.Client, crdName)
+	})
+}
+
+// remoteOf returns the remote claim of a local claim of the shared connector.
+func remoteOf(ctx context.Context, local *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(local.GroupVersionKind())
+	key := client.ObjectKey{Namespace: sharedNamespace, Name: sync.RemoteName(sharedClusterID, local.GetNamespace(), local.GetName())}
+	return u, world.ControlPlane.Client.Get(ctx, key, u)
+}
+
+// waitRemote waits until the remote claim of local passes check.
+func waitRemote(t *testing.T, local *unstructured.Unstructured, check func(*unstructured.Unstructured) error) *unstructured.Unstructured {
+	t.Helper()
+	var got *unstructured.Unstructured
+	harness.Eventually(t, waitTimeout, func() error {
+		r, err := remoteOf(context.Background(), local)
+		if err != nil {
+			return err
+		}
+		got = r
+		return check(r)
+	})
+	return got
+}
+
+// waitRemoteGone waits until the remote claim of local no longer exists.
+func waitRemoteGone(t *testing.T, local *unstructured.Unstructured) {
+	t.Helper()
+	harness.Eventually(t, waitTimeout, func() error {
+		_, err := remoteOf(context.Background(), local)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("remote claim of %s/%s still exists", local.GetNamespace(), local.GetName())
+	})
+}
+
+// waitLocal waits until the local claim passes check.
+func waitLocal(t *testing.T, local *unstructured.Unstructured, check func(*unstructured.Unstructured) error) *unstructured.Unstructured {
+	t.Helper()
+	return harness.WaitForObject(t, world.App.Client, local.GroupVersionKind(), client.ObjectKeyFromObject(local), waitTimeout, check)
+}
+
+// waitLocalGone waits until an object is gone from the app cluster.
+func waitLocalGone(t *testing.T, obj client.Object) {
+	t.Helper()
+	harness.Eventually(t, waitTimeout, func() error {
+		err := world.App.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("%s still exists (finalizers %v)", obj.GetName(), obj.GetFinalizers())
+	})
+}
+
+func create(t *testing.T, c client.Client, obj client.Object) {
+	t.Helper()
+	if err := c.Create(context.Background(), obj); err != nil {
+		t.Fatalf("create %s/%s: %v", obj.GetNamespace(), obj.GetName(), err)
+	}
+}
+
+// inSync checks the connector's own condition on a local claim.
+func inSync(u *unstructured.Unstructured) error {
+	return harness.CheckCondition(u, sync.ConditionSynced, "True")
+}
+
+func readyAndSynced(u *unstructured.Unstructured) error {
+	for _, typ := range []string{"Ready", "Synced", sync.ConditionSynced} {
+		if err := harness.CheckCondition(u, typ, "True"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func conditionReason(typ, reason string) func(*unstructured.Unstructured) error {
+	return func(u *unstructured.Unstructured) error {
+		c, ok := harness.GetCondition(u, typ)
+		if !ok {
+			return fmt.Errorf("no condition %s yet", typ)
+		}
+		if c.Reason != reason {
+			return fmt.Errorf("condition %s has reason %q (%s), want %q", typ, c.Reason, c.Message, reason)
+		}
+		return nil
+	}
+}
+
+// events lists the Events recorded on an object.
+func events(t *testing.T, obj client.Object) []corev1.Event {
+	t.Helper()
+	list := &corev1.EventList{}
+	if err := world.App.Client.List(context.Background(), list, client.InNamespace(obj.GetNamespace())); err != nil {
+		t.Fatalf("list events: %v", err)
+	}
+	var out []corev1.Event
+	for _, e := range list.Items {
+		if e.InvolvedObject.UID == obj.GetUID() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// waitEvent waits until an Event of that reason is recorded on obj.
+func waitEvent(t *testing.T, obj client.Object, reason string) {
+	t.Helper()
+	harness.Eventually(t, waitTimeout, func() error {
+		for _, e := range events(t, obj) {
+			if e.Reason == reason {
+				return nil
+			}
+		}
+		return fmt.Errorf("no %s event on %s yet", reason, obj.GetName())
+	})
+}
+
+// metric reads a counter (summed over the series whose labels contain every
+// one of match) from the connector's metrics endpoint.
+func metric(t *testing.T, c *harness.Connector, name string, match ...string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + c.Config.MetricsAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("read metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		ok := true
+		for _, m := range match {
+			ok = ok && strings.Contains(line, m)
+		}
+		if !ok {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
+
+func hasOriginMarks(u *unstructured.Unstructured, ns, name string) error {
+	o, ok := conflict.OriginOf(u.GetLabels(), u.GetAnnotations())
+	if !ok || o.ClusterID != sharedClusterID || o.Namespace != ns || o.Name != name {
+		return fmt.Errorf("remote claim %s has origin %+v (complete: %v), want %s/%s of %s", u.GetName(), o, ok, ns, name, sharedClusterID)
+	}
+	return nil
+}

@@ -19,23 +19,23 @@ func TestRemoteName(t *testing.T) {
 		wantPrefix string
 	}{
 		"Short": {
-			reason: "A short name is kept whole as the readable prefix.",
+			reason:  "A short name is kept whole as the readable prefix.",
 			cluster: "c1", namespace: "team-a", name: "db", wantPrefix: "db-",
 		},
 		"Longest": {
-			reason: "A 253-character name keeps a 50-character prefix.",
+			reason:  "A 253-character name keeps a 50-character prefix.",
 			cluster: "c1", namespace: "team-a", name: long, wantPrefix: strings.Repeat("a", 50) + "-",
 		},
 		"Dots": {
-			reason: "Dots, valid in claim names, become dashes.",
+			reason:  "Dots, valid in claim names, become dashes.",
 			cluster: "c1", namespace: "ns", name: "my.db.v2", wantPrefix: "my-db-v2-",
 		},
 		"UpperAndEdges": {
-			reason: "Leading and trailing dashes are trimmed.",
+			reason:  "Leading and trailing dashes are trimmed.",
 			cluster: "c1", namespace: "ns", name: "-x-", wantPrefix: "x-",
 		},
 		"CutOnDash": {
-			reason: "A prefix cut right after a dash does not end in two dashes.",
+			reason:  "A prefix cut right after a dash does not end in two dashes.",
 			cluster: "c1", namespace: "ns", name: strings.Repeat("b", 49) + "-" + strings.Repeat("c", 40), wantPrefix: strings.Repeat("b", 49) + "-",
 		},
 	}

@@ -74,9 +74,9 @@ func (o *RunOptions) newManager() (manager.Manager, error) {
 		Cache: cache.Options{
 			// Only what we wrote: Secrets, mirrored CRDs and their roles.
 			ByObject: map[client.Object]cache.ByObject{
-				&corev1.Secret{}:                           {Label: managed},
+				&corev1.Secret{}: {Label: managed},
 				&apiextensionsv1.CustomResourceDefinition{}: {Label: managed},
-				&rbacv1.ClusterRole{}:                      {Label: managed},
+				&rbacv1.ClusterRole{}:                       {Label: managed},
 			},
 			SyncPeriod: &o.ResyncPeriod,
 		},

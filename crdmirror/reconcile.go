@@ -29,7 +29,7 @@ const AnnotationSourceHash = conflict.Prefix + "source-hash"
 // withdrawnRetry is how often a withdrawn API whose CRD is kept for remaining
 // local claims checks whether they are gone (their deletion raises no event
 // here once the kind's syncer is stopped).
-const withdrawnRetry = time.Minute
+const withdrawnRetry = 10 * time.Second
 
 // XRDGVK is the CompositeResourceDefinition kind watched in the control plane.
 var XRDGVK = schema.GroupVersionKind{Group: "apiextensions.crossplane.io", Version: "v1", Kind: "CompositeResourceDefinition"}
@@ -171,7 +171,7 @@ func (r *Reconciler) localCRD(ctx context.Context, name string) (*apiextensionsv
 // applyCRD writes the mirror when what we would write changed.
 func (r *Reconciler) applyCRD(ctx context.Context, remote, local *apiextensionsv1.CustomResourceDefinition, xrd string) (*apiextensionsv1.CustomResourceDefinition, error) {
 	want := Mirror(remote, Source{Connection: r.Connection, ControlPlane: r.ControlPlaneHost, XRD: xrd}, local)
-	hash := conflict.SpecHash(map[string]any{"spec": toMap(want.Spec), "labels": want.Labels, "annotations": want.Annotations})
+	hash := conflict.SpecHash(map[string]any{"spec": toMap(&want.Spec), "labels": want.Labels, "annotations": want.Annotations})
 	if local != nil && local.Annotations[AnnotationSourceHash] == hash {
 		return local, nil
 	}
@@ -195,8 +195,12 @@ func (r *Reconciler) applyCRD(ctx context.Context, remote, local *apiextensionsv
 	return out, nil
 }
 
+// toMap converts a pointer to a struct into its JSON-like map.
 func toMap(v any) map[string]any {
-	m, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(v)
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(v)
+	if err != nil {
+		panic(fmt.Sprintf("convert %T: %v", v, err)) // a programming error: v must be a pointer to a struct
+	}
 	return m
 }
 

@@ -1,0 +1,163 @@
+# mcp-connector: mirror a Crossplane control plane's claim APIs into an app cluster.
+
+SHELL := /usr/bin/env bash -o pipefail
+export GOTOOLCHAIN := local
+
+BIN := $(CURDIR)/bin
+
+# Pinned tool versions. Each is built from a Go module kept under test/tools/ (own go.mod),
+# so the project's go.mod stays clean. The version is part of the file name: a version bump rebuilds.
+KUBE_VERSION       ?= v1.34.10
+ETCD_VERSION       ?= v3.6.4
+CROSSPLANE_VERSION ?= v1.20.13
+NOP_VERSION        ?= v0.5.0
+
+KUBE_APISERVER := $(BIN)/kube-apiserver-$(KUBE_VERSION)
+KUBE_CM        := $(BIN)/kube-controller-manager-$(KUBE_VERSION)
+ETCD           := $(BIN)/etcd-$(ETCD_VERSION)
+CROSSPLANE     := $(BIN)/crossplane-$(CROSSPLANE_VERSION)
+PROVIDER_NOP   := $(BIN)/provider-nop-$(NOP_VERSION)
+CONNECTOR      := $(BIN)/mcp-connector
+
+KUBE_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34
+
+# What the test harness (test/harness) reads to find the binaries.
+export MCP_TEST_BIN := $(BIN)
+export MCP_KUBE_APISERVER := $(KUBE_APISERVER)
+export MCP_KUBE_CONTROLLER_MANAGER := $(KUBE_CM)
+export MCP_ETCD := $(ETCD)
+export MCP_CROSSPLANE := $(CROSSPLANE)
+export MCP_PROVIDER_NOP := $(PROVIDER_NOP)
+export MCP_CONNECTOR := $(CONNECTOR)
+
+.DEFAULT_GOAL := help
+
+##@ General
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Build
+
+.PHONY: build
+build: ## Build the mcp-connector binary into ./bin
+	go build -o $(CONNECTOR) ./cmd/mcp-connector
+
+.PHONY: tools
+tools: $(KUBE_APISERVER) $(KUBE_CM) $(ETCD) $(CROSSPLANE) $(PROVIDER_NOP) ## Build the pinned test binaries into ./bin
+
+$(ETCD):
+	@mkdir -p $(BIN)
+	cd test/tools/etcd && go build -o $@ go.etcd.io/etcd/server/v3
+
+$(KUBE_APISERVER):
+	@mkdir -p $(BIN)
+	cd test/tools/kube && go build -ldflags "$(KUBE_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kube-apiserver
+
+$(KUBE_CM):
+	@mkdir -p $(BIN)
+	cd test/tools/kube && go build -ldflags "$(KUBE_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kube-controller-manager
+
+$(CROSSPLANE):
+	@mkdir -p $(BIN)
+	cd test/tools/crossplane && go build -o $@ github.com/crossplane/crossplane/cmd/crossplane
+
+$(PROVIDER_NOP):
+	@mkdir -p $(BIN)
+	cd test/tools/provider-nop && go build -o $@ github.com/crossplane-contrib/provider-nop/cmd/provider
+
+##@ Test
+
+# Packages whose tests need no cluster and no pinned binary.
+UNIT_PKGS := ./cmd/... ./sync/... ./crdmirror/... ./conflict/...
+# Extra `go test` flags, e.g. GO_TEST_FLAGS="-run TestFoo -v".
+GO_TEST_FLAGS ?=
+# Test packages run one at a time (-p 1): two cores hold one control plane and
+# one app cluster comfortably, and provider-nop's fixed ports allow only one
+# control plane per machine anyway (the harness also serialises them with a lock).
+TEST_TIMEOUT ?= 20m
+
+.PHONY: test
+test: tools ## Run every test: unit, harness and end-to-end against real clusters
+	go test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-unit
+test-unit: ## Run the unit tests (no clusters, no binaries)
+	go test -timeout 5m $(GO_TEST_FLAGS) $(UNIT_PKGS)
+
+.PHONY: test-e2e
+test-e2e: tools ## Run the harness and end-to-end tests against real clusters
+	go test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(GO_TEST_FLAGS) ./test/...
+
+##@ Lint
+
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT         := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run go vet, the gofmt check and golangci-lint
+	go vet ./...
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then \
+		echo "gofmt: these files are not formatted (run gofmt -w):"; echo "$$unformatted"; exit 1; fi
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	@mkdir -p $(BIN)
+	cd test/tools/golangci-lint && go build -o $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+##@ Demo
+
+DEMO := $(BIN)/mcp-demo
+
+# The demo runs as a built binary, not under `go run`, which reports a Ctrl-C'd
+# program as failed.
+.PHONY: run
+run: tools build ## Run the local demo: control plane, app cluster and connector (Ctrl-C stops it)
+	go build -o $(DEMO) ./test/demo
+	$(DEMO)
+
+.PHONY: demo-check
+demo-check: tools ## Start the demo, check that it works, stop it
+	go run ./test/demo --check
+
+##@ Clean
+
+.PHONY: clean
+clean: ## Remove the connector binary and the demo state (keeps the pinned tools)
+	rm -rf $(CONNECTOR) $(DEMO) .demo .bench
+
+.PHONY: clean-tools
+clean-tools: ## Remove the pinned tools too (a rebuild takes ~12 minutes on 2 cores)
+	rm -rf $(BIN)
+
+##@ Chart
+
+# helm, pinned like the other tools, for the chart tests (test/chart) and chart-lint. The -X flags are those of
+# helm's own release build: its version, and the Kubernetes version it assumes when rendering without a
+# cluster (that of the client-go it is built with: v0.37 for helm v3.22.0).
+HELM_VERSION ?= v3.22.0
+HELM         := $(BIN)/helm-$(HELM_VERSION)
+HELM_LDFLAGS := -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37 \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37
+CHART        := charts/mcp-connector
+
+# What the chart tests read to find helm.
+export MCP_HELM := $(HELM)
+
+# `make tools` (and so `make test`) builds helm with the other pinned binaries.
+tools: $(HELM)
+
+$(HELM):
+	@mkdir -p $(BIN)
+	cd test/tools/helm && go build -ldflags "$(HELM_LDFLAGS)" -o $@ helm.sh/helm/v3/cmd/helm
+
+.PHONY: chart-lint
+chart-lint: $(HELM) ## Lint the Helm chart (strict), with a minimal valid set of values
+	$(HELM) lint --strict $(CHART) --set mcp.namespace=lint --set controlPlane.kubeconfigSecret.name=lint
+
+.PHONY: chart-test
+chart-test: tools ## Run the chart tests: lint, render, schema, install and the connector under the chart's RBAC
+	go test -count=1 -timeout $(TEST_TIMEOUT) $(GO_TEST_FLAGS) ./test/chart/...

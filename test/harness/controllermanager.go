@@ -1,0 +1,34 @@
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+)
+
+// StartControllerManager starts kube-controller-manager with only the garbage
+// collector and the namespace controller: ownerReference cascades and
+// namespace deletion then work as in a real cluster. Its garbage collector
+// re-reads discovery every 30 s, so kinds created later cascade late at first.
+func (e *Env) StartControllerManager() error {
+	if e.controllerManager != nil {
+		return errors.New("kube-controller-manager already started")
+	}
+	path, err := binControllerManager.path()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(path,
+		"--kubeconfig="+e.Kubeconfig,
+		"--controllers=garbagecollector,namespace,clusterrole-aggregation",
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--use-service-account-credentials=false",
+	)
+	p, err := startProcess("kube-controller-manager", e.logPath("kube-controller-manager"), cmd)
+	if err != nil {
+		return fmt.Errorf("cluster %s: %w", e.Name, err)
+	}
+	e.controllerManager = p
+	return nil
+}

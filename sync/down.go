@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
 )
@@ -34,6 +35,7 @@ func (r *reconciler) pullSpec(ctx context.Context, local, remote *unstructured.U
 	if !needsDown(localSpec, down, fromCP) {
 		return local, nil
 	}
+	log.FromContext(ctx).V(1).Info("Writing control-plane fields down", "fields", down, "fromControlPlane", fromCP)
 	patch := r.newLocal()
 	patch.SetNamespace(local.GetNamespace())
 	patch.SetName(local.GetName())
@@ -222,6 +224,7 @@ func (r *reconciler) writeStatus(ctx context.Context, local *unstructured.Unstru
 		return nil
 	}
 	before := findCondition(local, ConditionSynced)
+	log.FromContext(ctx).V(1).Info("Writing local status", "old", old, "new", status)
 	u := local.DeepCopy()
 	u.Object["status"] = status
 	if err := r.cl.localClient().Status().Update(ctx, u); err != nil {

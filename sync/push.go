@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
 )
@@ -67,6 +68,7 @@ func (r *reconciler) push(ctx context.Context, local, remote *unstructured.Unstr
 			return remote, nil
 		}
 	}
+	log.FromContext(ctx).V(1).Info("Pushing claim", "state", state.String(), "class", class.String(), "extra", extra)
 	if err := r.cl.remoteClient().Apply(ctx, client.ApplyConfigurationFromUnstructured(want),
 		client.FieldOwner(FieldManagerUp), client.ForceOwnership); err != nil {
 		return nil, err

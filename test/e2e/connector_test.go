@@ -49,7 +49,7 @@ func sharedConnector(t *testing.T) *harness.Connector {
 			shared.err = err
 			return
 		}
-		cfg.ExtraArgs = []string{"--resync-period=3s", "--recreate-grace=1s", "--probe-interval=1s"}
+		cfg.ExtraArgs = []string{"--resync-period=3s", "--recreate-grace=1s", "--probe-interval=1s", "--zap-log-level=debug"}
 		p, err := harness.StartConnector(context.Background(), world.App.Dir, cfg.Args()...)
 		shared.conn, shared.err = &harness.Connector{Process: p, Config: cfg}, err
 	})

@@ -49,9 +49,9 @@ func ConnectionStatus(gate sync.GateState, apis []APIState, old map[string]any) 
 	}
 	oldConds, _, _ := unstructured.NestedSlice(old, "conditions")
 	conds := make([]any, 0, 3)
-	for _, c := range []metav1.Condition{ready, reachable, mirrored} {
-		conds = append(conds, keepTransition(c, oldConds, gate.Since))
-	}
+	// The gate's conditions changed when the gate did; Mirrored changes now.
+	conds = append(conds, keepTransition(ready, oldConds, gate.Since), keepTransition(reachable, oldConds, gate.Since),
+		keepTransition(mirrored, oldConds, time.Now()))
 	status["conditions"] = conds
 	return status
 }

@@ -108,9 +108,16 @@ func (r *Reconciler) mirror(ctx context.Context, xrdName, crdName string) (recon
 		return reconcile.Result{}, r.refuse(state, "a CRD of this name already exists in the app cluster and is not managed by this connector; it was left untouched")
 	}
 	if local, err = r.applyCRD(ctx, remote, local, xrdName); err != nil {
+		if apierrors.IsInvalid(err) {
+			// The app cluster's API server rejects the CRD: retrying the same
+			// CRD cannot help. A change of the XRD or its CRD requeues it.
+			return reconcile.Result{}, r.refuse(state, "the app cluster's API server rejects the mirrored CRD: "+err.Error())
+		}
+		r.States.Set(pending(state, "cannot write the mirrored CRD in the app cluster (retrying): "+err.Error()))
 		return reconcile.Result{}, err
 	}
 	if err := r.applyRoles(ctx, local); err != nil {
+		r.States.Set(pending(state, "cannot write the claim API's ClusterRoles in the app cluster (retrying): "+err.Error()))
 		return reconcile.Result{}, err
 	}
 	if !established(local) {

@@ -44,6 +44,7 @@ func Mirror(remote *apiextensionsv1.CustomResourceDefinition, src Source, local 
 	out.Spec.PreserveUnknownFields = false
 	for i := range out.Spec.Versions {
 		liftNameLimit(&out.Spec.Versions[i])
+		allowConditionGeneration(&out.Spec.Versions[i])
 	}
 	if local != nil {
 		out.Spec.Versions = keepStored(out.Spec.Versions, local)
@@ -88,6 +89,31 @@ func liftNameLimit(v *apiextensionsv1.CustomResourceDefinitionVersion) {
 		meta.Properties["name"] = name
 	}
 	v.Schema.OpenAPIV3Schema.Properties["metadata"] = meta
+}
+
+// allowConditionGeneration adds observedGeneration to the schema of
+// status.conditions items when it lacks one (Crossplane v1's claim CRDs do).
+// The connector writes each copied condition with the local generation it
+// corresponds to, so that `kubectl wait` and health checks can tell a fresh
+// condition from a stale one; without the field the API server would prune
+// it, and every status comparison would see a difference that no write can
+// remove. The field is optional: objects valid before stay valid.
+func allowConditionGeneration(v *apiextensionsv1.CustomResourceDefinitionVersion) {
+	if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+		return
+	}
+	status, ok := v.Schema.OpenAPIV3Schema.Properties["status"]
+	if !ok {
+		return
+	}
+	conds, ok := status.Properties["conditions"]
+	if !ok || conds.Items == nil || conds.Items.Schema == nil || conds.Items.Schema.Properties == nil {
+		return
+	}
+	if _, ok := conds.Items.Schema.Properties["observedGeneration"]; ok {
+		return
+	}
+	conds.Items.Schema.Properties["observedGeneration"] = apiextensionsv1.JSONSchemaProps{Type: "integer", Format: "int64", Minimum: ptrTo(0.0)}
 }
 
 // keepStored appends, no longer served, every version that the local API

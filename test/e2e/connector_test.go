@@ -139,11 +139,6 @@ func create(t *testing.T, c client.Client, obj client.Object) {
 	}
 }
 
-// inSync checks the connector's own condition on a local claim.
-func inSync(u *unstructured.Unstructured) error {
-	return harness.CheckCondition(u, sync.ConditionSynced, "True")
-}
-
 func readyAndSynced(u *unstructured.Unstructured) error {
 	for _, typ := range []string{"Ready", "Synced", sync.ConditionSynced} {
 		if err := harness.CheckCondition(u, typ, "True"); err != nil {
@@ -203,7 +198,7 @@ func metric(t *testing.T, c *harness.Connector, name string, match ...string) fl
 	if err != nil {
 		t.Fatalf("read metrics: %v", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var sum float64
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)

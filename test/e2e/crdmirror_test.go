@@ -247,7 +247,6 @@ func TestSchemaChangesPropagate(t *testing.T) {
 // and reported in the Connection.
 func TestForeignCRDUntouched(t *testing.T) {
 	sharedConnector(t)
-	ctx := context.Background()
 	group := "foreign.e2e.starter.org"
 	crdName := "widgets." + group
 	foreign := &apiextensionsv1.CustomResourceDefinition{
@@ -259,6 +258,9 @@ func TestForeignCRDUntouched(t *testing.T) {
 	}
 	create(t, world.App.Client, foreign)
 	t.Cleanup(func() { _ = world.App.Client.Delete(context.Background(), foreign) })
+	// The API server writes the CRD's status (Established) on its own: take
+	// the resourceVersion to compare with after that.
+	waitMirrored(t, crdName)
 	before := localCRD(t, crdName)
 
 	xrd := newXRD(group, xrdVersion("v1alpha1", true, map[string]any{"size": map[string]any{"type": "string"}}))
@@ -269,7 +271,6 @@ func TestForeignCRDUntouched(t *testing.T) {
 	if after.ResourceVersion != before.ResourceVersion || after.Labels[conflict.LabelManaged] != "" {
 		t.Errorf("the foreign CRD was written: resourceVersion %s -> %s, labels %v", before.ResourceVersion, after.ResourceVersion, after.Labels)
 	}
-	_ = ctx
 }
 
 func ptr[T any](v T) *T { return &v }

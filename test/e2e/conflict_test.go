@@ -1,0 +1,171 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	gosync "sync"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mcp-connector/mcp-connector/crdmirror"
+	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/test/harness"
+)
+
+// A second app cluster pointed at a control-plane namespace that another app
+// cluster holds is refused: its Connection says so, its claims say so, and
+// nothing of it reaches the control plane.
+func TestNamespaceHeldByOtherCluster(t *testing.T) {
+	sharedConnector(t) // holds sharedNamespace for sharedClusterID
+	ctx := context.Background()
+	app2, err := harness.StartEnv(ctx, "app-2", harness.EnvOptions{})
+	if err != nil {
+		t.Fatalf("start a second app cluster: %v", err)
+	}
+	t.Cleanup(func() { _ = app2.Stop() })
+	const otherID = "e2e-cluster-2"
+	cfg, err := harness.NewConnectorConfig(app2, world.ControlPlane.Env, sharedNamespace, otherID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ExtraArgs = []string{"--probe-interval=1s"}
+	p, err := harness.StartConnector(ctx, t.TempDir(), cfg.Args()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("--- last lines of the second connector's log ---\n%s", p.Tail(40))
+		}
+		_ = p.Stop()
+	})
+
+	// The Connection of the second app cluster says why it does not sync.
+	harness.Eventually(t, waitTimeout, func() error {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(crdmirror.ConnectionGVK)
+		if err := app2.Client.Get(ctx, client.ObjectKey{Name: sharedNamespace}, u); err != nil {
+			return err
+		}
+		c, ok := harness.GetCondition(u, crdmirror.ConditionReady)
+		if !ok || c.Status != "False" || c.Reason != sync.ReasonNamespaceHeld {
+			return fmt.Errorf("Connection Ready is %+v, want False/%s", c, sync.ReasonNamespaceHeld)
+		}
+		if !strings.Contains(c.Message, sharedClusterID) {
+			return fmt.Errorf("the message does not name the holder %q: %s", sharedClusterID, c.Message)
+		}
+		return nil
+	})
+
+	// The claim API is still mirrored (users see it), but a claim does not
+	// go up: it says why.
+	harness.Eventually(t, waitTimeout, func() error {
+		return harness.CRDEstablished(ctx, app2.Client, harness.ExampleClaimCRDName)
+	})
+	ns := harness.NewNamespace(t, app2.Client)
+	local := harness.NewExampleClaim(ns, "refused", 1)
+	create(t, app2.Client, local)
+	harness.WaitForObject(t, app2.Client, local.GroupVersionKind(), client.ObjectKeyFromObject(local), waitTimeout,
+		conditionReason(sync.ConditionSynced, sync.ReasonNamespaceHeld))
+	remote := &unstructured.Unstructured{}
+	remote.SetGroupVersionKind(local.GroupVersionKind())
+	key := client.ObjectKey{Namespace: sharedNamespace, Name: sync.RemoteName(otherID, ns, local.GetName())}
+	if err := world.ControlPlane.Client.Get(ctx, key, remote); !apierrors.IsNotFound(err) {
+		t.Errorf("the refused cluster's claim reached the control plane (err %v)", err)
+	}
+	holder := &corev1.ConfigMap{}
+	if err := world.ControlPlane.Client.Get(ctx, client.ObjectKey{Namespace: sharedNamespace, Name: sync.HolderName}, holder); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range holder.Data {
+		if v != sharedClusterID {
+			t.Errorf("the holder record changed: %v", holder.Data)
+		}
+	}
+	if !strings.Contains(p.Logs(), "held by app cluster") {
+		t.Errorf("the second connector's log does not say the namespace is held")
+	}
+}
+
+// Rule 6: a local writer and a control-plane writer race on the same claim.
+// The app cluster wins, deterministically: once both stop, the remote spec
+// equals the local one, the claim is in sync, and the connector made a
+// bounded number of writes (at most one push per change it saw, plus the
+// create), then none.
+func TestConcurrentWritersSettle(t *testing.T) {
+	c := sharedConnector(t)
+	ctx := context.Background()
+	ns := harness.NewNamespace(t, world.App.Client)
+	local := harness.NewExampleClaim(ns, "race", 1)
+	create(t, world.App.Client, local)
+	local = waitLocal(t, local, readyAndSynced)
+	remote := waitRemote(t, local, hasResourceRef)
+	pushesBefore := metric(t, c, "mcp_connector_remote_claim_writes_total")
+
+	const rounds = 15
+	var wg gosync.WaitGroup
+	var localWrites, remoteWrites int
+	wg.Add(2)
+	go func() { // the user, in the app cluster
+		defer wg.Done()
+		for i := range rounds {
+			patch := fmt.Sprintf(`{"spec":{"nodes":{"count":%d}}}`, 10+i)
+			if err := world.App.Client.Patch(ctx, local.DeepCopy(), client.RawPatch("application/merge-patch+json", []byte(patch))); err == nil {
+				localWrites++
+			}
+		}
+	}()
+	go func() { // someone else, in the control plane
+		defer wg.Done()
+		for i := range rounds {
+			patch := fmt.Sprintf(`{"spec":{"nodes":{"count":%d,"size":"large"}}}`, 100+i)
+			if err := world.ControlPlane.Client.Patch(ctx, remote.DeepCopy(), client.RawPatch("application/merge-patch+json", []byte(patch)),
+				client.FieldOwner("someone-else")); err == nil {
+				remoteWrites++
+			}
+		}
+	}()
+	wg.Wait()
+	if localWrites == 0 || remoteWrites == 0 {
+		t.Fatalf("the writers did not race: %d local and %d remote writes", localWrites, remoteWrites)
+	}
+	want := int64(10 + rounds - 1)
+	waitRemote(t, local, func(r *unstructured.Unstructured) error {
+		n, _, _ := unstructured.NestedInt64(r.Object, "spec", "nodes", "count")
+		size, _, _ := unstructured.NestedString(r.Object, "spec", "nodes", "size")
+		if n != want || size != "small" {
+			return fmt.Errorf("remote spec is count %d size %q, want the local count %d size small", n, size, want)
+		}
+		return nil
+	})
+	waitLocal(t, local, func(u *unstructured.Unstructured) error {
+		if err := readyAndSynced(u); err != nil {
+			return err
+		}
+		if n, _, _ := unstructured.NestedInt64(u.Object, "spec", "nodes", "count"); n != want {
+			return fmt.Errorf("the local spec changed: count %d, want %d", n, want)
+		}
+		return nil
+	})
+
+	// Stable: the next resync passes push nothing more.
+	settled := metric(t, c, "mcp_connector_remote_claim_writes_total")
+	pushes := settled - pushesBefore
+	if max := float64(localWrites + remoteWrites + 1); pushes > max {
+		t.Errorf("%v pushes for %d local and %d remote writes: more than one a change", pushes, localWrites, remoteWrites)
+	}
+	for range 2 {
+		if err := waitReconciles(t, c, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := metric(t, c, "mcp_connector_remote_claim_writes_total"); after != settled {
+		t.Errorf("the connector kept pushing after the writers stopped: %v -> %v", settled, after)
+	}
+	t.Logf("%d local and %d remote writes raced; the connector pushed %v times", localWrites, remoteWrites, pushes)
+}

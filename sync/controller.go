@@ -49,6 +49,7 @@ func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersion
 		return nil, fmt.Errorf("watch %s: %w", gvk, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	go r.importOrphans(ctx) // claims an uninstall of this cluster left behind come back (importer.go)
 	s := &Syncer{GVK: gvk, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
@@ -67,8 +68,6 @@ func (s *Syncer) Stop() {
 
 // Done is closed when the syncer has stopped (after Stop, or on failure).
 func (s *Syncer) Done() <-chan struct{} { return s.done }
-
-func ptrTo[T any](v T) *T { return &v }
 
 // watch wires the four event sources: local claims, remote claims, remote
 // connection Secrets and our local Secrets, plus gate changes. The control

@@ -17,5 +17,6 @@ func newRootCommand() *cobra.Command {
 		Version:       version,
 	}
 	root.AddCommand(newRunCommand())
+	root.AddCommand(newInstallCommand(), newStatusCommand(), newUninstallCommand())
 	return root
 }

@@ -90,7 +90,8 @@ func (r *Reconciler) xrdOfLocalCRD(_ context.Context, o client.Object) []reconci
 }
 
 // onGateOpen requeues every XRD the control plane has, and every API we
-// mirror, when the gate opens: work skipped during an outage resumes.
+// mirror, when the gate opens or the control plane becomes reachable: work
+// skipped during an outage resumes.
 func (r *Reconciler) onGateOpen(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 	ch := r.Clusters.Gate.Subscribe()
 	go func() {
@@ -99,7 +100,7 @@ func (r *Reconciler) onGateOpen(ctx context.Context, q workqueue.TypedRateLimiti
 			case <-ctx.Done():
 				return
 			case <-ch:
-				if r.Clusters.Gate.State().Open {
+				if g := r.Clusters.Gate.State(); g.Open || g.Reachable {
 					r.enqueueAll(ctx, q)
 				}
 			}

@@ -42,7 +42,11 @@ type Reconciler struct {
 
 // Reconcile mirrors, updates or withdraws the claim API of one XRD.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	if !r.Clusters.Gate.State().Open {
+	// Mirroring reads the control plane's cluster-scoped APIs, not the
+	// namespace: it goes on while the namespace is refused (held by another
+	// cluster, forbidden), so users see the API and their claims say why
+	// they do not sync. Only an unreachable control plane stops it.
+	if g := r.Clusters.Gate.State(); !g.Open && !g.Reachable {
 		return reconcile.Result{}, r.resumeOffline(ctx, req.Name)
 	}
 	xrd, err := r.getXRD(ctx, req.Name)

@@ -167,5 +167,12 @@ func TestConcurrentWritersSettle(t *testing.T) {
 	if after := metric(t, c, "mcp_connector_remote_claim_writes_total"); after != settled {
 		t.Errorf("the connector kept pushing after the writers stopped: %v -> %v", settled, after)
 	}
+	// Rule 7: writes that lost a race (409) were retried quietly: no error
+	// reached the claim.
+	for _, e := range events(t, local) {
+		if e.Type == corev1.EventTypeWarning && e.Reason != "SpecReverted" {
+			t.Errorf("unexpected Warning Event during the race: %s: %s", e.Reason, e.Message)
+		}
+	}
 	t.Logf("%d local and %d remote writes raced; the connector pushed %v times", localWrites, remoteWrites, pushes)
 }

@@ -7,5 +7,7 @@
 // stopped when the kind goes away. The rules for disagreements come from the
 // conflict package; this package only applies them. It never deletes a remote
 // object unless a user deleted the local claim, and never deletes a local
-// claim at all.
+// claim at all. It creates local claims in one case only: when a syncer
+// starts, remote claims that an uninstall of this same app cluster orphaned
+// are imported back as local copies (importer.go).
 package sync

@@ -266,3 +266,12 @@ func normalize(v map[string]any) map[string]any {
 	}
 	return out
 }
+
+// untilStale is how long until the copied conditions of a claim turn stale
+// during this outage; 0 when that is not pending.
+func (r *reconciler) untilStale(gate GateState) time.Duration {
+	if gate.Reachable || r.cfg.StalePeriod <= 0 {
+		return 0
+	}
+	return max(r.cfg.StalePeriod-r.now().Sub(gate.Since), 0)
+}

@@ -56,7 +56,18 @@ func (m *Monitor) Start(ctx context.Context) error {
 	bo.MaxElapsedTime = 0
 	for {
 		s := m.Probe(ctx)
+		before := m.Gate.State()
 		m.Gate.Set(s, m.Now())
+		if s.Reachable && (s.Reason != before.Reason || s.Open != before.Open) {
+			// Unreachable is logged below on every retry; say once when the
+			// control plane answers again, or refuses the namespace.
+			if s.Open {
+				log.FromContext(ctx).Info("Control plane reachable, syncing", "namespace", m.Namespace)
+			} else {
+				log.FromContext(ctx).Info("Control plane reachable, but not syncing", "reason", s.Reason, "message", s.Message)
+			}
+		}
+		observeGate(m.Gate.State())
 		wait := m.Interval
 		if s.Reachable {
 			bo.Reset()

@@ -25,6 +25,11 @@ import (
 // raises no event.
 const refusedRetry = time.Minute
 
+// conflictRetry is how soon a claim whose write lost a race (HTTP 409) is
+// reconciled again: quietly, from a fresh read, without an error or a
+// condition. The other writer's change usually raises an event first.
+const conflictRetry = 100 * time.Millisecond
+
 type reconciler struct {
 	cfg Config
 	cl  Clusters
@@ -51,10 +56,16 @@ func (r *reconciler) newRemote() *unstructured.Unstructured { return r.newLocal(
 // write that lost a race with another writer (409) is a quiet requeue.
 func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	res, err := r.reconcile(ctx, req)
-	if apierrors.IsConflict(err) {
-		return reconcile.Result{Requeue: true}, nil
+	if lostRace(err) {
+		return reconcile.Result{RequeueAfter: conflictRetry}, nil
 	}
 	return res, err
+}
+
+// lostRace says whether a write failed only because another writer got
+// there first: a 409 on update, or a create of something created meanwhile.
+func lostRace(err error) bool {
+	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
 }
 
 func (r *reconciler) reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -75,7 +86,7 @@ func (r *reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 func (r *reconciler) reconcileNormal(ctx context.Context, local *unstructured.Unstructured) (reconcile.Result, error) {
 	gate := r.cl.Gate.State()
 	if !gate.Open {
-		return reconcile.Result{}, r.writeStatus(ctx, local, r.offlineStatus(local, gate))
+		return reconcile.Result{RequeueAfter: r.untilStale(gate)}, r.writeStatus(ctx, local, r.offlineStatus(local, gate))
 	}
 	remote, class, err := r.lookupRemote(ctx, local)
 	if err != nil {
@@ -89,11 +100,16 @@ func (r *reconciler) reconcileNormal(ctx context.Context, local *unstructured.Un
 		return r.pushFailed(ctx, local, err)
 	}
 	r.missingSince.Delete(local.GetUID())
+	r.markSynced() // metrics.go: the claim's spec is in the control plane
 	if local, err = r.pullSpec(ctx, local, remote); err != nil {
 		return reconcile.Result{}, err
 	}
 	cond := syncedCondition(local)
-	if c := r.pullSecret(ctx, local, remote); c != nil {
+	c, err := r.pullSecret(ctx, local, remote)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if c != nil {
 		cond = *c
 	}
 	return reconcile.Result{}, r.writeStatus(ctx, local, r.mirroredStatus(local, remote, cond))
@@ -125,7 +141,7 @@ func (r *reconciler) checkPush(ctx context.Context, local, remote *unstructured.
 
 func (r *reconciler) pushFailed(ctx context.Context, local *unstructured.Unstructured, err error) (reconcile.Result, error) {
 	if apierrors.IsConflict(err) {
-		return reconcile.Result{Requeue: true}, nil
+		return reconcile.Result{RequeueAfter: conflictRetry}, nil
 	}
 	c := falseCondition("PushFailed", "the control plane rejected the claim: "+err.Error())
 	if werr := r.writeStatus(ctx, local, r.keptStatus(local, c)); werr != nil {

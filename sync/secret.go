@@ -20,33 +20,38 @@ import (
 // the remote claim into the local claim's namespace, under the name the user
 // chose, owned by the local claim (so it goes with it). It returns a
 // condition to report instead of "Synced" when the copy is refused or fails.
-func (r *reconciler) pullSecret(ctx context.Context, local, remote *unstructured.Unstructured) *metav1.Condition {
+// A write that lost a race (409, or created meanwhile) is returned as an
+// error instead, for a quiet retry.
+func (r *reconciler) pullSecret(ctx context.Context, local, remote *unstructured.Unstructured) (*metav1.Condition, error) {
 	name, _, _ := unstructured.NestedString(local.Object, "spec", "writeConnectionSecretToRef", "name")
 	if name == "" {
-		return nil
+		return nil, nil
 	}
 	src := &corev1.Secret{}
 	key := types.NamespacedName{Namespace: r.cfg.Namespace, Name: r.remoteSecretName(local)}
 	if err := r.cl.remoteClient().Get(ctx, key, src); err != nil {
-		return nil // not written yet; its creation raises an event
+		return nil, nil // not written yet; its creation raises an event
 	}
 	if owner := metav1.GetControllerOf(src); owner == nil || owner.UID != remote.GetUID() {
-		return nil // not the remote claim's own Secret: never copied
+		return nil, nil // not the remote claim's own Secret: never copied
 	}
 	dst, class, err := r.localSecret(ctx, local.GetNamespace(), name, local.GetUID())
 	if err != nil {
 		c := falseCondition("SecretFailed", err.Error())
-		return &c
+		return &c, nil
 	}
 	if class == conflict.LocalForeign {
 		c := falseCondition("SecretConflict", "a Secret named "+name+" already exists in this namespace and was not written by mcp-connector; the connection details were not copied")
-		return &c
+		return &c, nil
 	}
 	if err := r.writeSecret(ctx, local, src, dst, name); err != nil {
+		if lostRace(err) {
+			return nil, err
+		}
 		c := falseCondition("SecretFailed", err.Error())
-		return &c
+		return &c, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // localSecret reads the target Secret: from the cache (our Secrets only),

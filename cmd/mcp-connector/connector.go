@@ -3,20 +3,24 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -104,6 +108,7 @@ func (o *RunOptions) newControlPlaneCluster(scheme *runtime.Scheme) (cluster.Clu
 	everything := labels.Everything()
 	c, err := cluster.New(o.cpConfig, func(co *cluster.Options) {
 		co.Scheme = scheme
+		co.MapperProvider = controlPlaneMapper
 		co.Client = client.Options{Cache: &client.CacheOptions{Unstructured: true}}
 		co.Cache = cache.Options{
 			DefaultNamespaces:    map[string]cache.Config{o.ControlPlaneNamespace: {}},
@@ -155,4 +160,21 @@ func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster) error {
 			Workers:       o.Workers,
 		},
 	})
+}
+
+// controlPlaneMapper answers for the kinds the control-plane cache is set up
+// with without asking the control plane, so that the connector starts while
+// the control plane is unreachable; everything else goes to discovery, lazily.
+func controlPlaneMapper(cfg *rest.Config, hc *http.Client) (meta.RESTMapper, error) {
+	dynamic, err := apiutil.NewDynamicRESTMapper(cfg, hc)
+	if err != nil {
+		return nil, err
+	}
+	static := meta.NewDefaultRESTMapper(nil)
+	static.Add(corev1.SchemeGroupVersion.WithKind("Secret"), meta.RESTScopeNamespace)
+	static.Add(corev1.SchemeGroupVersion.WithKind("ConfigMap"), meta.RESTScopeNamespace)
+	static.Add(corev1.SchemeGroupVersion.WithKind("Namespace"), meta.RESTScopeRoot)
+	static.Add(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"), meta.RESTScopeRoot)
+	static.Add(crdmirror.XRDGVK, meta.RESTScopeRoot)
+	return meta.FirstHitRESTMapper{MultiRESTMapper: meta.MultiRESTMapper{static, dynamic}}, nil
 }

@@ -27,6 +27,9 @@ type ConnectorConfig struct {
 	// MetricsAddr and HealthAddr are loopback host:port pairs.
 	MetricsAddr string
 	HealthAddr  string
+	// LeaderElect turns leader election on (a Lease in the app cluster's
+	// "default" namespace), for tests that run several replicas.
+	LeaderElect bool
 	// ExtraArgs go after the flags above.
 	ExtraArgs []string
 }
@@ -59,7 +62,8 @@ func (c ConnectorConfig) Args() []string {
 		"--control-plane-kubeconfig=" + c.ControlPlaneKubeconfig,
 		"--control-plane-namespace=" + c.ControlPlaneNamespace,
 		"--cluster-id=" + c.ClusterID,
-		"--leader-elect=false",
+		"--leader-elect=" + strconv.FormatBool(c.LeaderElect),
+		"--leader-election-namespace=default",
 		"--metrics-bind-address=" + c.MetricsAddr,
 		"--health-probe-bind-address=" + c.HealthAddr,
 	}

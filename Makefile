@@ -161,3 +161,18 @@ chart-lint: $(HELM) ## Lint the Helm chart (strict), with a minimal valid set of
 .PHONY: chart-test
 chart-test: tools ## Run the chart tests: lint, render, schema, install and the connector under the chart's RBAC
 	go test -count=1 -timeout $(TEST_TIMEOUT) $(GO_TEST_FLAGS) ./test/chart/...
+
+##@ Bench
+
+# The benchmark of docs/benchmarks.md: latency, initial-sync throughput, steady-state requests, memory, CPU and
+# recovery of the connector against a bare client, on real API servers. BENCH_SCALE=small runs in a few minutes;
+# BENCH_FLAGS takes more flags (e.g. BENCH_FLAGS="--qps=1000 --burst=2000"). It is its own Go module
+# (test/bench/go.mod), so that its plotting library stays out of the project's go.mod.
+BENCH_SCALE ?= full
+BENCH_FLAGS ?=
+BENCH       := $(BIN)/mcp-bench
+
+.PHONY: bench
+bench: tools build ## Run the benchmark against real API servers; report in .bench/ (BENCH_SCALE=small: quick run)
+	cd test/bench && go build -o $(BENCH) .
+	$(BENCH) --scale=$(BENCH_SCALE) --out=$(CURDIR)/.bench --connector=$(CONNECTOR) $(BENCH_FLAGS)

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mcp-connector/mcp-connector/test/harness"
+)
+
+// pprofEnv names the address the profiling build of the connector serves
+// net/http/pprof on (overlay/pprof.go.txt).
+const pprofEnv = "MCP_BENCH_PPROF_ADDR"
+
+// buildProfilingConnector builds cmd/mcp-connector with the pprof overlay
+// into dir and returns the binary's path. The product code is unchanged: the
+// overlay only adds a file that serves net/http/pprof when pprofEnv is set.
+func buildProfilingConnector(dir string) (string, error) {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	src, err := filepath.Abs(filepath.Join(root, "test", "bench", "overlay", "pprof.go.txt"))
+	if err != nil {
+		return "", err
+	}
+	overlay := map[string]map[string]string{"Replace": {filepath.Join(root, "cmd", "mcp-connector", "zz_bench_pprof.go"): src}}
+	b, err := json.Marshal(overlay)
+	if err != nil {
+		return "", err
+	}
+	overlayFile := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(overlayFile, b, 0o644); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "mcp-connector-pprof")
+	cmd := exec.Command("go", "build", "-overlay", overlayFile, "-o", out, "./cmd/mcp-connector")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build the profiling connector: %w\n%s", err, b)
+	}
+	return out, nil
+}
+
+// connector is a running mcp-connector process.
+type connector struct {
+	cmd       *exec.Cmd
+	cfg       harness.ConnectorConfig
+	pprofAddr string
+	// appHost and cpHost name the API servers in client-go's metrics.
+	appHost, cpHost string
+	started         time.Time
+	done            chan struct{}
+}
+
+// startConnector runs bin between the world's clusters with the bench's
+// client QPS and burst and the given resync period, logging to logPath.
+func startConnector(bin string, w *world, o *Options, resync time.Duration, logPath string) (*connector, error) {
+	cfg, err := harness.NewConnectorConfig(w.app, w.cp, connectorNamespace, clusterID)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ExtraArgs = []string{
+		fmt.Sprintf("--kube-api-qps=%g", o.QPS), fmt.Sprintf("--kube-api-burst=%d", o.Burst),
+		"--resync-period=" + resync.String(),
+	}
+	cfg.ExtraArgs = append(cfg.ExtraArgs, o.ConnectorArgs...)
+	pprofAddr, err := harness.FreeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, cfg.Args()...)
+	cmd.Env = append(os.Environ(), pprofEnv+"="+pprofAddr)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	c := &connector{cmd: cmd, cfg: cfg, pprofAddr: pprofAddr, done: make(chan struct{}),
+		appHost: hostOf(w.app.Config.Host), cpHost: hostOf(w.cp.Config.Host)}
+	c.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		_ = log.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	go func() {
+		_ = cmd.Wait()
+		_ = log.Close()
+		close(c.done)
+	}()
+	return c, nil
+}
+
+func (c *connector) pid() int { return c.cmd.Process.Pid }
+
+// stop sends SIGTERM and, after 30 s, SIGKILL.
+func (c *connector) stop() {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+// alive returns an error if the process has exited.
+func (c *connector) alive() error {
+	select {
+	case <-c.done:
+		return errors.New("mcp-connector exited; see its log in the output directory")
+	default:
+		return nil
+	}
+}
+
+// procStats are what the kernel says about a process.
+type procStats struct {
+	// PeakRSS is VmHWM, the high-water mark of the resident set, in bytes.
+	PeakRSS int64 `json:"peakRSSBytes"`
+	RSS     int64 `json:"rssBytes"`
+	// CPU is user plus system time.
+	CPU time.Duration `json:"cpuNanos"`
+}
+
+// readProcStats reads /proc/<pid>/status and /proc/<pid>/stat.
+func readProcStats(pid int) (procStats, error) {
+	var s procStats
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return s, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmHWM:":
+			s.PeakRSS = kb * 1024
+		case "VmRSS:":
+			s.RSS = kb * 1024
+		}
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return s, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	rest := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if len(rest) < 13 {
+		return s, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	utime, _ := strconv.ParseInt(rest[11], 10, 64)
+	stime, _ := strconv.ParseInt(rest[12], 10, 64)
+	const clockTicks = 100 // USER_HZ on Linux
+	s.CPU = time.Duration(utime+stime) * time.Second / clockTicks
+	return s, nil
+}
+
+// requests counts the connector's API requests by API server and method,
+// from client-go's rest_client_requests_total on its metrics endpoint.
+type requests map[string]map[string]float64 // host → method → count
+
+func (c *connector) requests(ctx context.Context) (requests, error) {
+	lines, err := scrape(ctx, "http://"+c.cfg.MetricsAddr+"/metrics", "rest_client_requests_total{")
+	if err != nil {
+		return nil, err
+	}
+	out := requests{}
+	for _, l := range lines {
+		host, method := label(l, "host"), label(l, "method")
+		if out[host] == nil {
+			out[host] = map[string]float64{}
+		}
+		out[host][method] += value(l)
+	}
+	return out, nil
+}
+
+// metricSum sums the series of a metric whose line contains every match.
+func (c *connector) metricSum(ctx context.Context, name string, match ...string) (float64, error) {
+	lines, err := scrape(ctx, "http://"+c.cfg.MetricsAddr+"/metrics", name+"{")
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for _, l := range lines {
+		ok := true
+		for _, m := range match {
+			ok = ok && strings.Contains(l, m)
+		}
+		if ok {
+			sum += value(l)
+		}
+	}
+	return sum, nil
+}
+
+func scrape(ctx context.Context, u, prefix string) ([]string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("read connector metrics: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var out []string
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), prefix) {
+			out = append(out, sc.Text())
+		}
+	}
+	return out, sc.Err()
+}
+
+func label(line, name string) string {
+	i := strings.Index(line, name+`="`)
+	if i < 0 {
+		return ""
+	}
+	rest := line[i+len(name)+2:]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+func value(line string) float64 {
+	f := strings.Fields(line)
+	v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+	return v
+}
+
+// hostOf is the host:port that client-go's metrics name an API server by.
+func hostOf(server string) string {
+	u, err := url.Parse(server)
+	if err != nil {
+		return server
+	}
+	return u.Host
+}
+
+// sub returns a − b.
+func (a requests) sub(b requests) requests {
+	out := requests{}
+	for h, m := range a {
+		out[h] = map[string]float64{}
+		for k, v := range m {
+			out[h][k] = v - b[h][k]
+		}
+	}
+	return out
+}
+
+// split returns the reads (GET, including LIST and WATCH) and writes of host.
+func (a requests) split(host string) (reads, writes float64) {
+	for m, v := range a[host] {
+		if m == "GET" {
+			reads += v
+		} else {
+			writes += v
+		}
+	}
+	return reads, writes
+}

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+)
+
+// latencyTimeout bounds one observation.
+const latencyTimeout = 60 * time.Second
+
+var secretGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+
+// The latency figures, in the order of the report.
+const (
+	figCreate = "local create → remote exists"
+	figUpdate = "local spec update → remote updated"
+	figStatus = "remote status change → local status"
+	figSecret = "remote connection Secret → local Secret"
+	figDelete = "local delete → remote gone"
+)
+
+var latencyFigures = []string{figCreate, figUpdate, figStatus, figSecret, figDelete}
+
+// baselineLatency says what the bare client does for each figure.
+var baselineLatency = map[string]string{
+	figCreate: "create the remote object; see it through a watch",
+	figUpdate: "patch the remote spec; see it through a watch",
+	figStatus: "patch the remote status; see it through a watch",
+	figSecret: "create the remote Secret; see it through a watch",
+	figDelete: "delete the remote object; see it go through a watch",
+}
+
+// latencyRun measures one figure at a time, one claim at a time: each
+// sample times the baseline and then the connector, interleaved, so that
+// both see the same noise. The first sample of each figure is a warm-up and
+// is not recorded. The connector's side is settled (the local claim
+// is in sync again) before the next sample.
+type latencyRun struct {
+	w        *world
+	tr       *tracker
+	baseline dynamic.Interface
+	ns       string
+	claims   []claimRef
+	res      map[string]*latencyResult
+}
+
+func (b *bench) latency(ctx context.Context) error {
+	b.logf("latency: %d samples per figure", b.o.LatencySamples)
+	w, err := startWorld(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = w.stop() }()
+	const ns = "bench-latency"
+	if err := w.createLocalNamespaces(ctx, []string{ns}); err != nil {
+		return err
+	}
+	conn, err := b.startConnector(ctx, w, "latency", 10*time.Hour)
+	if err != nil {
+		return err
+	}
+	defer conn.stop()
+	r := &latencyRun{w: w, tr: newTracker(), ns: ns, claims: spread("lat", b.o.LatencySamples+1, []string{ns}), res: map[string]*latencyResult{}}
+	defer r.tr.stop()
+	if r.baseline, err = dynamic.NewForConfig(limited(w.cp.Config, b.o.QPS, b.o.Burst, "bench-baseline")); err != nil {
+		return err
+	}
+	if err := r.watch(ctx); err != nil {
+		return err
+	}
+	for _, f := range latencyFigures {
+		r.res[f] = &latencyResult{Figure: f, Baseline: baselineLatency[f]}
+	}
+	steps := []struct {
+		fig    string
+		sample func(context.Context, int) (time.Duration, time.Duration, error)
+	}{{figCreate, r.create}, {figUpdate, r.update}, {figStatus, r.status}, {figSecret, r.secret}, {figDelete, r.delete}}
+	for _, s := range steps {
+		for i := range r.claims {
+			c, base, err := s.sample(ctx, i)
+			if err != nil {
+				return fmt.Errorf("%s, sample %d: %w", s.fig, i, err)
+			}
+			if i == 0 {
+				continue // warm-up: the first object of a kind in a fresh namespace is slow for both
+			}
+			r.res[s.fig].ConnectorMs = append(r.res[s.fig].ConnectorMs, ms(c))
+			r.res[s.fig].BaselineMs = append(r.res[s.fig].BaselineMs, ms(base))
+		}
+		b.logf("latency: %s: connector p50 %.1f ms, baseline p50 %.1f ms", s.fig,
+			percentile(r.res[s.fig].ConnectorMs, 50), percentile(r.res[s.fig].BaselineMs, 50))
+	}
+	for _, f := range latencyFigures {
+		b.results.Latency = append(b.results.Latency, *r.res[f])
+	}
+	return nil
+}
+
+func (r *latencyRun) watch(ctx context.Context) error {
+	var gvrs []schema.GroupVersionResource
+	for _, k := range kinds {
+		gvrs = append(gvrs, k.GVR())
+	}
+	gvrs = append(gvrs, secretGVR)
+	for _, ns := range []string{connectorNamespace, baselineNamespace} {
+		if err := r.tr.watch(ctx, r.w.cpDyn, ns, gvrs...); err != nil {
+			return err
+		}
+	}
+	return r.tr.watch(ctx, r.w.appDyn, r.ns, gvrs...)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// timed runs act and returns how long until ch fired.
+func timed(ch <-chan time.Time, what string, act func() error) (time.Duration, error) {
+	start := time.Now()
+	if err := act(); err != nil {
+		return 0, err
+	}
+	seen, err := await(ch, latencyTimeout, what)
+	return seen.Sub(start), err
+}
+
+func exists(u *unstructured.Unstructured) bool { return u != nil }
+func gone(u *unstructured.Unstructured) bool   { return u == nil }
+
+func replicasAre(n int64) func(*unstructured.Unstructured) bool {
+	return func(u *unstructured.Unstructured) bool {
+		if u == nil {
+			return false
+		}
+		v, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
+		return v == n
+	}
+}
+
+func endpointIs(s string) func(*unstructured.Unstructured) bool {
+	return func(u *unstructured.Unstructured) bool {
+		if u == nil {
+			return false
+		}
+		v, _, _ := unstructured.NestedString(u.Object, "status", "endpoint")
+		return v == s
+	}
+}
+
+// settle waits until the connector is done with a claim (not timed).
+func settle(ch <-chan time.Time, what string) error {
+	_, err := await(ch, latencyTimeout, what)
+	return err
+}
+
+func (r *latencyRun) create(ctx context.Context, i int) (time.Duration, time.Duration, error) {
+	c := r.claims[i]
+	res := c.kind.Plural
+	base, err := timed(r.tr.expect(res, baselineNamespace, c.name, exists), "baseline create", func() error {
+		u := newClaim(c, 1)
+		u.SetNamespace(baselineNamespace)
+		_, err := r.baseline.Resource(c.kind.GVR()).Namespace(baselineNamespace).Create(ctx, u, createOpts)
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	synced := r.tr.expect(res, r.ns, c.name, inSync)
+	conn, err := timed(r.tr.expect(res, connectorNamespace, c.remoteName(), exists), "remote claim", func() error {
+		_, err := r.w.appDyn.Resource(c.kind.GVR()).Namespace(r.ns).Create(ctx, newClaim(c, 1), createOpts)
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return conn, base, settle(synced, "local claim in sync")
+}
+
+func mergePatch(ctx context.Context, ri dynamic.ResourceInterface, name, body string, sub ...string) error {
+	_, err := ri.Patch(ctx, name, types.MergePatchType, []byte(body), metav1.PatchOptions{}, sub...)
+	return err
+}
+
+func (r *latencyRun) update(ctx context.Context, i int) (time.Duration, time.Duration, error) {
+	c := r.claims[i]
+	res, body := c.kind.Plural, `{"spec":{"replicas":2}}`
+	base, err := timed(r.tr.expect(res, baselineNamespace, c.name, replicasAre(2)), "baseline update", func() error {
+		return mergePatch(ctx, r.baseline.Resource(c.kind.GVR()).Namespace(baselineNamespace), c.name, body)
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	synced := r.tr.expect(res, r.ns, c.name, inSync)
+	conn, err := timed(r.tr.expect(res, connectorNamespace, c.remoteName(), replicasAre(2)), "remote update", func() error {
+		return mergePatch(ctx, r.w.appDyn.Resource(c.kind.GVR()).Namespace(r.ns), c.name, body)
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return conn, base, settle(synced, "local claim in sync")
+}
+
+func statusPatch(endpoint string) string {
+	return fmt.Sprintf(`{"status":{"endpoint":%q,"conditions":[{"type":"Ready","status":"True","reason":"Available","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}`, endpoint)
+}
+
+func (r *latencyRun) status(ctx context.Context, i int) (time.Duration, time.Duration, error) {
+	c := r.claims[i]
+	res, ep := c.kind.Plural, fmt.Sprintf("ep-%d", i)
+	base, err := timed(r.tr.expect(res, baselineNamespace, c.name, endpointIs(ep)), "baseline status", func() error {
+		return mergePatch(ctx, r.baseline.Resource(c.kind.GVR()).Namespace(baselineNamespace), c.name, statusPatch(ep), "status")
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	// The bench plays Crossplane: it writes the remote claim's status.
+	conn, err := timed(r.tr.expect(res, r.ns, c.name, endpointIs(ep)), "local status", func() error {
+		return mergePatch(ctx, r.w.cpDyn.Resource(c.kind.GVR()).Namespace(connectorNamespace), c.remoteName(), statusPatch(ep), "status")
+	})
+	return conn, base, err
+}
+
+func connectionSecret(ns, name string, owner *unstructured.Unstructured) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Secret", "type": "connection.crossplane.io/v1alpha1",
+		"data": map[string]any{"endpoint": "ZGIuZXhhbXBsZS5vcmc=", "password": "c2VjcmV0"},
+	}}
+	u.SetNamespace(ns)
+	u.SetName(name)
+	if owner != nil {
+		yes := true
+		u.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: owner.GetAPIVersion(), Kind: owner.GetKind(),
+			Name: owner.GetName(), UID: owner.GetUID(), Controller: &yes, BlockOwnerDeletion: &yes}})
+	}
+	return u
+}
+
+func (r *latencyRun) secret(ctx context.Context, i int) (time.Duration, time.Duration, error) {
+	c := r.claims[i]
+	base, err := timed(r.tr.expect("secrets", baselineNamespace, c.secretName(), exists), "baseline Secret", func() error {
+		_, err := r.baseline.Resource(secretGVR).Namespace(baselineNamespace).Create(ctx, connectionSecret(baselineNamespace, c.secretName(), nil), createOpts)
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	remote, err := r.w.cpDyn.Resource(c.kind.GVR()).Namespace(connectorNamespace).Get(ctx, c.remoteName(), metav1.GetOptions{})
+	if err != nil {
+		return 0, 0, err
+	}
+	// The bench plays Crossplane: it writes the Secret the remote claim asks for.
+	conn, err := timed(r.tr.expect("secrets", r.ns, c.secretName(), exists), "local Secret", func() error {
+		_, err := r.w.cpDyn.Resource(secretGVR).Namespace(connectorNamespace).Create(ctx, connectionSecret(connectorNamespace, c.remoteSecretName(), remote), createOpts)
+		return err
+	})
+	return conn, base, err
+}
+
+func (r *latencyRun) delete(ctx context.Context, i int) (time.Duration, time.Duration, error) {
+	c := r.claims[i]
+	res := c.kind.Plural
+	base, err := timed(r.tr.expect(res, baselineNamespace, c.name, gone), "baseline delete", func() error {
+		return r.baseline.Resource(c.kind.GVR()).Namespace(baselineNamespace).Delete(ctx, c.name, metav1.DeleteOptions{})
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	localGone := r.tr.expect(res, r.ns, c.name, gone)
+	conn, err := timed(r.tr.expect(res, connectorNamespace, c.remoteName(), gone), "remote gone", func() error {
+		return r.w.appDyn.Resource(c.kind.GVR()).Namespace(r.ns).Delete(ctx, c.name, metav1.DeleteOptions{})
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return conn, base, settle(localGone, "local claim gone")
+}
+
+// logPath is where a connector run logs.
+func (b *bench) logPath(name string) string {
+	return filepath.Join(b.o.Out, "logs", "mcp-connector-"+name+".log")
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+
+	"github.com/mcp-connector/mcp-connector/test/harness"
+)
+
+// Namespaces and identity of every benchmark world.
+const (
+	// connectorNamespace is the control-plane namespace of the connector.
+	connectorNamespace = "bench-connector"
+	// baselineNamespace holds the baseline's objects in the control plane,
+	// outside the connector's cache.
+	baselineNamespace = "bench-baseline"
+	clusterID         = "bench-cluster"
+)
+
+// world is a fresh app cluster and control plane (bare kube-apiservers with
+// etcd; no Crossplane, no kube-controller-manager) serving the bench APIs.
+type world struct {
+	app, cp *harness.Env
+	// appDyn and cpDyn are the bench's own clients: no client-side limit
+	// worth the name, so that setup and observation never queue.
+	appDyn, cpDyn dynamic.Interface
+}
+
+func startWorld(ctx context.Context) (*world, error) {
+	xrdCRD, err := xrdCRDFile()
+	if err != nil {
+		return nil, err
+	}
+	w := &world{}
+	if w.app, err = harness.StartEnv(ctx, "bench-app", harness.EnvOptions{}); err != nil {
+		return nil, err
+	}
+	if w.cp, err = harness.StartEnv(ctx, "bench-control-plane", harness.EnvOptions{CRDDirectoryPaths: []string{xrdCRD}}); err != nil {
+		_ = w.stop()
+		return nil, err
+	}
+	if err := w.setup(ctx); err != nil {
+		_ = w.stop()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *world) setup(ctx context.Context) error {
+	var err error
+	if w.appDyn, err = dynamic.NewForConfig(unlimited(w.app.Config)); err != nil {
+		return err
+	}
+	if w.cpDyn, err = dynamic.NewForConfig(unlimited(w.cp.Config)); err != nil {
+		return err
+	}
+	for _, ns := range []string{connectorNamespace, baselineNamespace} {
+		if err := w.cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return fmt.Errorf("create control-plane namespace %s: %w", ns, err)
+		}
+	}
+	return installAPIs(ctx, w.cp)
+}
+
+// createLocalNamespaces creates the app-cluster namespaces claims live in.
+func (w *world) createLocalNamespaces(ctx context.Context, names []string) error {
+	for _, ns := range names {
+		if err := w.app.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return fmt.Errorf("create namespace %s: %w", ns, err)
+		}
+	}
+	return nil
+}
+
+func (w *world) stop() error {
+	var errs []error
+	if w.app != nil {
+		errs = append(errs, w.app.Stop())
+	}
+	if w.cp != nil {
+		errs = append(errs, w.cp.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// unlimited copies cfg with a client-side rate limit far above what two
+// cores can serve.
+func unlimited(cfg *rest.Config) *rest.Config {
+	return limited(cfg, 5000, 10000, "mcp-bench")
+}
+
+// limited copies cfg with the given client-side QPS and burst.
+func limited(cfg *rest.Config, qps float32, burst int, userAgent string) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.QPS, c.Burst, c.RateLimiter = qps, burst, nil
+	c.UserAgent = userAgent
+	return c
+}
+
+// goModuleDir returns the module-cache directory of module as the builder
+// module test/tools/<builder> pins it (as the harness finds Crossplane's CRDs).
+func goModuleDir(builder, module string) (string, error) {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "mod", "download", "-json", module)
+	cmd.Dir = filepath.Join(root, "test", "tools", builder)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go mod download %s in %s: %w: %s", module, cmd.Dir, err, stderr.String())
+	}
+	var info struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &info); err != nil {
+		return "", fmt.Errorf("parse go mod download output for %s: %w", module, err)
+	}
+	if info.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: no directory: %s", module, info.Error)
+	}
+	return info.Dir, nil
+}

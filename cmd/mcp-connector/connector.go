@@ -64,6 +64,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	return mgr.Start(ctx)
 }
 
+// probeMaxBackoff caps the wait between probes of an unreachable control
+// plane: one GET every few seconds costs nothing, and the gate reopens (and
+// everything pending converges) within that long of the control plane's
+// return, however long the outage was.
+const probeMaxBackoff = 5 * time.Second
+
 func (o *RunOptions) newManager() (manager.Manager, error) {
 	managed := labels.SelectorFromSet(labels.Set{conflict.LabelManaged: "true"})
 	mgr, err := ctrl.NewManager(o.appConfig, ctrl.Options{
@@ -74,6 +80,9 @@ func (o *RunOptions) newManager() (manager.Manager, error) {
 		LeaderElectionID:              "mcp-connector-" + o.ConnectionName,
 		LeaderElectionNamespace:       o.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
+		// Lease renewals must not queue behind a burst of claim writes in the
+		// shared rate limiter: a late renewal hands leadership away.
+		LeaderElectionConfig: o.leaderElectionConfig(),
 		Client:                        client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 		Cache: cache.Options{
 			// Only what we wrote: Secrets, mirrored CRDs and their roles.
@@ -135,7 +144,7 @@ func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster) error {
 	if err := mgr.Add(&sync.Monitor{
 		Reader: cp.GetAPIReader(), Writer: cp.GetClient(), Namespace: o.ControlPlaneNamespace,
 		ClusterID: o.ClusterID, Takeover: o.TakeoverNamespace, Gate: gate,
-		Interval: o.ProbeInterval, MaxBackoff: 30 * time.Second, Now: time.Now,
+		Interval: o.ProbeInterval, MaxBackoff: probeMaxBackoff, Now: time.Now,
 	}); err != nil {
 		return err
 	}

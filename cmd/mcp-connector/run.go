@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -144,6 +145,10 @@ func (o *RunOptions) Complete(ctx context.Context) error {
 	for _, c := range []*rest.Config{o.appConfig, o.cpConfig} {
 		c.QPS, c.Burst = o.QPS, o.Burst
 		c.UserAgent = "mcp-connector/" + version
+		// One limiter per cluster, shared by every client made from this
+		// config (each kind's, the API reader, events): --kube-api-qps is
+		// what the cluster sees, not a budget per client.
+		c.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(o.QPS, o.Burst)
 	}
 	o.cpConfig.WarningHandler = rest.NewWarningWriter(os.Stderr, rest.WarningWriterOptions{Deduplicate: true})
 	if o.ConnectionName == "" {
@@ -238,4 +243,13 @@ func newRunCommand() *cobra.Command {
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// leaderElectionConfig is the app cluster's config with a rate limiter of
+// its own, for the leader-election Lease alone.
+func (o *RunOptions) leaderElectionConfig() *rest.Config {
+	c := rest.CopyConfig(o.appConfig)
+	c.RateLimiter = nil
+	c.QPS, c.Burst = 5, 10
+	return c
 }

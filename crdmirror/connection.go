@@ -57,6 +57,7 @@ func ConnectionCRD() *apiextensionsv1.CustomResourceDefinition {
 					col("Reachable", "string", `.status.conditions[?(@.type=="ControlPlaneReachable")].status`),
 					col("Namespace", "string", ".spec.controlPlaneNamespace"),
 					col("APIs", "string", ".status.summary"),
+					col("Claims", "string", ".status.claimsSummary"),
 					col("Age", "date", ".metadata.creationTimestamp"),
 				},
 			}},
@@ -109,10 +110,37 @@ func (r *Reporter) Start(ctx context.Context) error {
 			return nil
 		case <-gate:
 		case <-r.States.Changed():
-		case <-time.After(time.Minute):
-			// Self-heal a status someone else edited; writes only on a difference.
+		case <-time.After(reportInterval):
+			// Claim counts, and a status someone else edited; writes only on
+			// a difference.
 		}
 	}
+}
+
+// reportInterval is how often the Connection's claim counts are refreshed
+// without another change; a pass that finds them unchanged writes nothing.
+const reportInterval = 30 * time.Second
+
+// countClaims counts the local claims of every mirrored API, from the cache,
+// by sync.ClaimState. nil means the counts are not known now.
+func (r *Reporter) countClaims(ctx context.Context) map[string]int {
+	total := map[string]int{}
+	for _, a := range r.States.List() {
+		if a.State != StateMirrored {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		counts, err := sync.CountClaims(cctx, r.Client, a.GVK(), 0)
+		cancel()
+		if err != nil {
+			log.FromContext(ctx).V(1).Info("Cannot count claims", "api", a.Name, "error", err.Error())
+			return nil
+		}
+		for k, v := range counts {
+			total[k] += v
+		}
+	}
+	return total
 }
 
 // EnsureCRD installs or updates the Connection CRD.
@@ -148,7 +176,7 @@ func (r *Reporter) writeStatus(ctx context.Context) error {
 		return err
 	}
 	old, _, _ := unstructured.NestedMap(cur.Object, "status")
-	want := ConnectionStatus(r.Gate.State(), r.States.List(), old)
+	want := ConnectionStatus(r.Gate.State(), r.States.List(), r.countClaims(ctx), old)
 	if conflict.EqualJSON(normalize(old), normalize(want)) {
 		return nil
 	}

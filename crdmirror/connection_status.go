@@ -11,10 +11,11 @@ import (
 	"github.com/mcp-connector/mcp-connector/sync"
 )
 
-// ConnectionStatus computes the Connection status from the gate and the API
-// states. old is the current status: condition transition times are kept
-// when a condition did not change, so the result is stable.
-func ConnectionStatus(gate sync.GateState, apis []APIState, old map[string]any) map[string]any {
+// ConnectionStatus computes the Connection status from the gate, the API
+// states and the local claims counted by sync.ClaimState (nil: not known
+// now, the old counts stay). old is the current status: condition transition
+// times are kept when a condition did not change, so the result is stable.
+func ConnectionStatus(gate sync.GateState, apis []APIState, claims map[string]int, old map[string]any) map[string]any {
 	counts := map[string]int{}
 	list := make([]any, 0, len(apis))
 	for _, a := range apis {
@@ -47,6 +48,20 @@ func ConnectionStatus(gate sync.GateState, apis []APIState, old map[string]any) 
 	if !gate.LastContact.IsZero() && !gate.Reachable {
 		status["controlPlane"].(map[string]any)["lastContact"] = gate.LastContact.UTC().Format(time.RFC3339)
 	}
+	if claims != nil {
+		counts := map[string]any{}
+		for _, st := range sync.ClaimStates {
+			counts[claimKey(st)] = int64(claims[st])
+		}
+		status["claims"] = counts
+		status["claimsSummary"] = sync.SummarizeClaims(claims)
+	} else if old != nil {
+		for _, k := range []string{"claims", "claimsSummary"} {
+			if v, ok := old[k]; ok {
+				status[k] = v
+			}
+		}
+	}
 	oldConds, _, _ := unstructured.NestedSlice(old, "conditions")
 	conds := make([]any, 0, 3)
 	// The gate's conditions changed when the gate did; Mirrored changes now.
@@ -54,6 +69,24 @@ func ConnectionStatus(gate sync.GateState, apis []APIState, old map[string]any) 
 		keepTransition(mirrored, oldConds, time.Now()))
 	status["conditions"] = conds
 	return status
+}
+
+// claimKey turns a claim state ("in conflict") into a status key
+// ("inConflict").
+func claimKey(state string) string {
+	out := []byte{}
+	upper := false
+	for i := 0; i < len(state); i++ {
+		switch c := state[i]; {
+		case c == ' ':
+			upper = true
+		case upper && c >= 'a' && c <= 'z':
+			out, upper = append(out, c-'a'+'A'), false
+		default:
+			out = append(out, c)
+		}
+	}
+	return string(out)
 }
 
 func lower(s string) string {

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	gosync "sync"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // API states reported in the Connection status.
@@ -23,6 +25,12 @@ type APIState struct {
 	XRD     string `json:"xrd"`
 	State   string `json:"state"`
 	Message string `json:"message,omitempty"`
+}
+
+// GVK is the kind of the API's claims (its name is plural.group).
+func (a APIState) GVK() schema.GroupVersionKind {
+	_, group, _ := strings.Cut(a.Name, ".")
+	return schema.GroupVersionKind{Group: group, Version: a.Version, Kind: a.Kind}
 }
 
 // States is the mirror's record of every claim API it has seen, keyed by XRD

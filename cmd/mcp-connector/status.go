@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -15,7 +14,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mcp-connector/mcp-connector/crdmirror"
@@ -84,76 +82,6 @@ func (v connectionView) mirrored() []crdmirror.APIState {
 		}
 	}
 	return out
-}
-
-// gvkOf is the kind of a mirrored API's claims (its name is plural.group).
-func gvkOf(a crdmirror.APIState) schema.GroupVersionKind {
-	_, group, _ := strings.Cut(a.Name, ".")
-	return schema.GroupVersionKind{Group: group, Version: a.Version, Kind: a.Kind}
-}
-
-// Claim states in `status`, from the claim's ControlPlaneSynced condition.
-const (
-	claimInSync     = "in sync"
-	claimStale      = "stale"
-	claimInConflict = "in conflict"
-	claimPending    = "pending"
-	claimFailing    = "failing"
-	claimDeleting   = "deleting"
-)
-
-var claimStates = []string{claimInSync, claimStale, claimInConflict, claimPending, claimFailing, claimDeleting}
-
-// ClaimState sorts a local claim by the reason of its ControlPlaneSynced
-// condition: in sync; stale (the control plane cannot be asked now, so the
-// copy shows the last known state); in conflict (the remote name or the
-// connection Secret belongs to someone else); deleting; failing (the control
-// plane rejected it, or someone deleted the remote claim); pending (not
-// synced yet, no condition).
-func ClaimState(reason string) string {
-	switch reason {
-	case "Synced":
-		return claimInSync
-	case sync.ReasonUnreachable, sync.ReasonStarting, sync.ReasonNamespaceHeld, sync.ReasonNamespaceUnavailable, sync.ReasonForbidden:
-		return claimStale
-	case "ForeignObject", "OwnedByOtherCluster", "NameCollision", "SecretConflict":
-		return claimInConflict
-	case "Deleting", "RemoteDeleting":
-		return claimDeleting
-	case "":
-		return claimPending
-	}
-	return claimFailing
-}
-
-// syncedReason is the reason of a claim's ControlPlaneSynced condition.
-func syncedReason(u *unstructured.Unstructured) string {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, raw := range conds {
-		if m, ok := raw.(map[string]any); ok && m["type"] == sync.ConditionSynced {
-			r, _ := m["reason"].(string)
-			return r
-		}
-	}
-	return ""
-}
-
-// claimCounts counts the local claims of a kind by ClaimState.
-func claimCounts(ctx context.Context, c client.Client, gvk schema.GroupVersionKind) (map[string]int, error) {
-	counts := map[string]int{}
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	for {
-		if err := c.List(ctx, list, client.Limit(500), client.Continue(list.GetContinue())); err != nil {
-			return nil, fmt.Errorf("list %s claims: %w", gvk.Kind, err)
-		}
-		for i := range list.Items {
-			counts[ClaimState(syncedReason(&list.Items[i]))]++
-		}
-		if list.GetContinue() == "" {
-			return counts, nil
-		}
-	}
 }
 
 // StatusOptions are the arguments and flags of `mcp-connector status`.
@@ -242,7 +170,7 @@ func (o *StatusOptions) printAPIs(ctx context.Context, c client.Client, v connec
 		return nil
 	}
 	w := tabwriter.NewWriter(o.out, 0, 4, 2, ' ', 0)
-	sayln(w, "\nAPI\tKIND\tSTATE\tCLAIMS\t"+strings.ToUpper(strings.Join(claimStates, "\t")))
+	sayln(w, "\nAPI\tKIND\tSTATE\tCLAIMS\t"+strings.ToUpper(strings.Join(sync.ClaimStates, "\t")))
 	total := map[string]int{}
 	for _, a := range v.APIs {
 		sayln(w, strings.Join(apiRow(ctx, c, a, total), "\t"))
@@ -253,7 +181,7 @@ func (o *StatusOptions) printAPIs(ctx context.Context, c client.Client, v connec
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	say(o.out, "\nClaims: %s\n", summarizeClaims(total))
+	say(o.out, "\nClaims: %s\n", sync.SummarizeClaims(total))
 	return nil
 }
 
@@ -263,36 +191,24 @@ func apiRow(ctx context.Context, c client.Client, a crdmirror.APIState, total ma
 	row := []string{a.Name, a.Kind, a.State}
 	var counts map[string]int
 	if a.Kind != "" && a.Version != "" && a.State != crdmirror.StatePending && a.State != crdmirror.StateRefused {
-		counts, _ = claimCounts(ctx, c, gvkOf(a))
+		counts, _ = sync.CountClaims(ctx, c, a.GVK(), 500)
 	}
 	if counts == nil {
-		for range len(claimStates) + 1 {
+		for range len(sync.ClaimStates) + 1 {
 			row = append(row, "-")
 		}
 		return row
 	}
 	n := 0
-	for _, s := range claimStates {
+	for _, s := range sync.ClaimStates {
 		n += counts[s]
 		total[s] += counts[s]
 	}
 	row = append(row, fmt.Sprint(n))
-	for _, s := range claimStates {
+	for _, s := range sync.ClaimStates {
 		row = append(row, fmt.Sprint(counts[s]))
 	}
 	return row
-}
-
-// summarizeClaims renders counts as "3 in sync, 1 stale, 0 in conflict"
-// (the three always, the rest when not zero).
-func summarizeClaims(counts map[string]int) string {
-	parts := []string{}
-	for _, s := range claimStates {
-		if counts[s] > 0 || slices.Contains([]string{claimInSync, claimStale, claimInConflict}, s) {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 func newStatusCommand() *cobra.Command {

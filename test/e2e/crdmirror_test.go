@@ -323,3 +323,23 @@ func TestWithdrawnAPIKeepsCRDWhileClaimsRemain(t *testing.T) {
 		return fmt.Errorf("withdrawn CRD %s still there (%v)", crdName, err)
 	})
 }
+
+// The Connection counts the local claims by their ControlPlaneSynced state,
+// so that `kubectl get connection` answers "are my claims in sync?".
+func TestConnectionCountsClaims(t *testing.T) {
+	sharedConnector(t)
+	ns := harness.NewNamespace(t, world.App.Client)
+	local := harness.NewExampleClaim(ns, "counted", 1)
+	create(t, world.App.Client, local)
+	waitLocal(t, local, readyAndSynced)
+	waitConnection(t, func(status map[string]any) error {
+		n, _, _ := unstructured.NestedInt64(status, "claims", "inSync")
+		if n < 1 {
+			return fmt.Errorf("the Connection counts %d claims in sync (%v)", n, status["claimsSummary"])
+		}
+		if s, _ := status["claimsSummary"].(string); !strings.Contains(s, "in sync") {
+			return fmt.Errorf("claimsSummary is %q", s)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,101 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// What a local claim's ControlPlaneSynced condition says, for humans: the
+// Connection's status and `mcp-connector status` count claims by these.
+const (
+	ClaimInSync     = "in sync"
+	ClaimStale      = "stale"
+	ClaimInConflict = "in conflict"
+	ClaimPending    = "pending"
+	ClaimFailing    = "failing"
+	ClaimDeleting   = "deleting"
+)
+
+// ClaimStates lists the claim states in the order they are shown.
+var ClaimStates = []string{ClaimInSync, ClaimStale, ClaimInConflict, ClaimPending, ClaimFailing, ClaimDeleting}
+
+// ClaimState sorts a local claim by the reason of its ControlPlaneSynced
+// condition: in sync; stale (the control plane cannot be asked now, so the
+// copy shows the last known state); in conflict (the remote name or the
+// connection Secret belongs to someone else); deleting; failing (the control
+// plane rejected it, or someone deleted the remote claim); pending (not
+// synced yet, no condition).
+func ClaimState(reason string) string {
+	switch reason {
+	case "Synced":
+		return ClaimInSync
+	case ReasonUnreachable, ReasonStarting, ReasonNamespaceHeld, ReasonNamespaceUnavailable, ReasonForbidden:
+		return ClaimStale
+	case "ForeignObject", "OwnedByOtherCluster", "NameCollision", "SecretConflict":
+		return ClaimInConflict
+	case "Deleting", "RemoteDeleting":
+		return ClaimDeleting
+	case "":
+		return ClaimPending
+	}
+	return ClaimFailing
+}
+
+// SyncedReason is the reason of a claim's ControlPlaneSynced condition, or
+// "" when it has none.
+func SyncedReason(u *unstructured.Unstructured) string {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, raw := range conds {
+		if m, ok := raw.(map[string]any); ok && m["type"] == ConditionSynced {
+			r, _ := m["reason"].(string)
+			return r
+		}
+	}
+	return ""
+}
+
+// CountClaims counts the local claims of a kind by ClaimState: from the API
+// server in pages of pageSize, or in one List when pageSize is 0 (a cache,
+// which does not page).
+func CountClaims(ctx context.Context, c client.Reader, gvk schema.GroupVersionKind, pageSize int64) (map[string]int, error) {
+	counts := map[string]int{}
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	for {
+		var opts []client.ListOption
+		if pageSize > 0 {
+			opts = append(opts, client.Limit(pageSize))
+		}
+		if cont := list.GetContinue(); cont != "" {
+			opts = append(opts, client.Continue(cont))
+		}
+		if err := c.List(ctx, list, opts...); err != nil {
+			return nil, fmt.Errorf("list %s claims: %w", gvk.Kind, err)
+		}
+		for i := range list.Items {
+			counts[ClaimState(SyncedReason(&list.Items[i]))]++
+		}
+		// A cache marks its lists "continue-not-supported": one List is all.
+		if pageSize == 0 || list.GetContinue() == "" {
+			return counts, nil
+		}
+	}
+}
+
+// SummarizeClaims renders counts as "3 in sync, 1 stale, 0 in conflict":
+// those three always, the other states when not zero.
+func SummarizeClaims(counts map[string]int) string {
+	parts := []string{}
+	for _, s := range ClaimStates {
+		if counts[s] > 0 || slices.Contains([]string{ClaimInSync, ClaimStale, ClaimInConflict}, s) {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	return strings.Join(parts, ", ")
+}

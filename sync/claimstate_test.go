@@ -47,4 +47,3 @@ func TestSummarizeClaims(t *testing.T) {
 		})
 	}
 }
-

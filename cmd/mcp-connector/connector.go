@@ -83,7 +83,7 @@ func (o *RunOptions) newManager() (manager.Manager, error) {
 		// Lease renewals must not queue behind a burst of claim writes in the
 		// shared rate limiter: a late renewal hands leadership away.
 		LeaderElectionConfig: o.leaderElectionConfig(),
-		Client:                        client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+		Client:               client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 		Cache: cache.Options{
 			// Only what we wrote: Secrets, mirrored CRDs and their roles.
 			ByObject: map[client.Object]cache.ByObject{

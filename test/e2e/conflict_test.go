@@ -176,3 +176,41 @@ func TestConcurrentWritersSettle(t *testing.T) {
 	}
 	t.Logf("%d local and %d remote writes raced; the connector pushed %v times", localWrites, remoteWrites, pushes)
 }
+
+// Rule 3, opt-in: a claim annotated for adoption takes over a remote claim
+// of its mapped name that carries no marks (a migration), keeps the
+// composite Crossplane bound to it, and from then on syncs as its own.
+func TestAdoptionIsOptIn(t *testing.T) {
+	sharedConnector(t)
+	ctx := context.Background()
+	ns := harness.NewNamespace(t, world.App.Client)
+	local := harness.NewExampleClaim(ns, "migrated", 2)
+	existing := harness.NewExampleClaim(sharedNamespace, sync.RemoteName(sharedClusterID, ns, "migrated"), 5)
+	unstructured.RemoveNestedField(existing.Object, "spec", "writeConnectionSecretToRef")
+	create(t, world.ControlPlane.Client, existing)
+	t.Cleanup(func() { _ = world.ControlPlane.Client.Delete(context.Background(), existing) })
+	bound := waitRemote(t, local, hasResourceRef)
+	ref, _, _ := unstructured.NestedMap(bound.Object, "spec", "resourceRef")
+
+	create(t, world.App.Client, local)
+	waitLocal(t, local, conditionReason(sync.ConditionSynced, "ForeignObject"))
+
+	if err := world.App.Client.Patch(ctx, local.DeepCopy(), client.RawPatch("application/merge-patch+json",
+		[]byte(`{"metadata":{"annotations":{"mcp-connector.io/adopt":"true"}}}`))); err != nil {
+		t.Fatalf("annotate for adoption: %v", err)
+	}
+	waitLocal(t, local, readyAndSynced)
+	waitEvent(t, local, "Adopted")
+	r := waitRemote(t, local, func(r *unstructured.Unstructured) error {
+		if n, _, _ := unstructured.NestedInt64(r.Object, "spec", "nodes", "count"); n != 2 {
+			return fmt.Errorf("remote count is %d, want the local 2", n)
+		}
+		return hasOriginMarks(r, ns, "migrated")
+	})
+	if got, _, _ := unstructured.NestedMap(r.Object, "spec", "resourceRef"); got["name"] != ref["name"] {
+		t.Errorf("adoption changed the composite: resourceRef %v, was %v", got, ref)
+	}
+	if r.GetUID() != bound.GetUID() {
+		t.Errorf("the remote claim was replaced, not adopted: uid %s, was %s", r.GetUID(), bound.GetUID())
+	}
+}

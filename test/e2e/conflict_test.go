@@ -214,3 +214,70 @@ func TestAdoptionIsOptIn(t *testing.T) {
 		t.Errorf("the remote claim was replaced, not adopted: uid %s, was %s", r.GetUID(), bound.GetUID())
 	}
 }
+
+// Rule 4, deliberate takeover: --takeover-namespace moves a held
+// control-plane namespace to another app cluster, and the former holder stops
+// syncing into it.
+func TestTakeoverNamespace(t *testing.T) {
+	ctx := context.Background()
+	cpNamespace := "e2e-takeover"
+	start := func(name, id string, extra ...string) (*harness.Env, *harness.Process) {
+		env, err := harness.StartEnv(ctx, name, harness.EnvOptions{})
+		if err != nil {
+			t.Fatalf("start %s: %v", name, err)
+		}
+		t.Cleanup(func() { _ = env.Stop() })
+		cfg, err := harness.NewConnectorConfig(env, world.ControlPlane.Env, cpNamespace, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.ExtraArgs = append([]string{"--probe-interval=1s"}, extra...)
+		p, err := harness.StartConnector(ctx, t.TempDir(), cfg.Args()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("--- last lines of %s's connector ---\n%s", name, p.Tail(30))
+			}
+			_ = p.Stop()
+		})
+		return env, p
+	}
+	connectionReady := func(env *harness.Env, status, reason string) {
+		t.Helper()
+		harness.Eventually(t, waitTimeout, func() error {
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(crdmirror.ConnectionGVK)
+			if err := env.Client.Get(ctx, client.ObjectKey{Name: cpNamespace}, u); err != nil {
+				return err
+			}
+			if c, ok := harness.GetCondition(u, crdmirror.ConditionReady); !ok || c.Status != status || c.Reason != reason {
+				return fmt.Errorf("Connection Ready is %+v, want %s/%s", c, status, reason)
+			}
+			return nil
+		})
+	}
+	holder := func() string {
+		cm := &corev1.ConfigMap{}
+		if err := world.ControlPlane.Client.Get(ctx, client.ObjectKey{Namespace: cpNamespace, Name: sync.HolderName}, cm); err != nil {
+			return err.Error()
+		}
+		for _, v := range cm.Data {
+			return v
+		}
+		return ""
+	}
+
+	first, _ := start("app-first", "first")
+	connectionReady(first, "True", "Ready")
+	if h := holder(); h != "first" {
+		t.Fatalf("holder is %q, want first", h)
+	}
+	second, _ := start("app-second", "second", "--takeover-namespace")
+	connectionReady(second, "True", "Ready")
+	connectionReady(first, "False", sync.ReasonNamespaceHeld)
+	if h := holder(); h != "second" {
+		t.Errorf("holder is %q after the takeover, want second", h)
+	}
+}

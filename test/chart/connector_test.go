@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -21,9 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mcp-connector/mcp-connector/test/harness"
@@ -74,7 +68,7 @@ func installAndRun(t *testing.T, app *harness.Env, release, ns string, v values)
 	m := mustRender(t, release, ns, v)
 	createAll(t, app.Config, m)
 	d := m.deployment(t)
-	kubeconfig := serviceAccountKubeconfig(t, app, ns, d.Spec.Template.Spec.ServiceAccountName)
+	kubeconfig := harness.ServiceAccountKubeconfig(t, app, ns, d.Spec.Template.Spec.ServiceAccountName)
 	var replicas []*replica
 	for i := range int(*d.Spec.Replicas) {
 		replicas = append(replicas, startReplica(t, app.Client, d, fmt.Sprintf("%s-%d", d.Name, i), kubeconfig))
@@ -101,39 +95,9 @@ func controlPlaneKubeconfigSecret(t *testing.T, w *harness.World, ns string) str
 	return s.Name
 }
 
-// serviceAccountKubeconfig writes a kubeconfig that authenticates as the
-// ServiceAccount with a token from the TokenRequest API: what a pod's
-// in-cluster config holds.
-func serviceAccountKubeconfig(t *testing.T, app *harness.Env, ns, sa string) string {
-	t.Helper()
-	cs, err := kubernetes.NewForConfig(app.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expiry := int64(3600)
-	tr, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(context.Background(), sa,
-		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("create a token for ServiceAccount %s/%s: %v", ns, sa, err)
-	}
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["app"] = &clientcmdapi.Cluster{Server: app.Config.Host, CertificateAuthorityData: app.Config.CAData}
-	cfg.AuthInfos["sa"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	cfg.Contexts["sa"] = &clientcmdapi.Context{Cluster: "app", AuthInfo: "sa"}
-	cfg.CurrentContext = "sa"
-	path := filepath.Join(t.TempDir(), "serviceaccount.kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // replica is one connector process run as a pod of the Deployment.
 type replica struct {
-	name string
-	proc *harness.Process
-	// addrs maps container port names to the local addresses bound instead.
-	addrs map[string]string
+	*harness.LocalPod
 	probe []*corev1.Probe
 }
 
@@ -142,125 +106,18 @@ type replica struct {
 func startReplica(t *testing.T, c client.Client, d *appsv1.Deployment, name, kubeconfig string) *replica {
 	t.Helper()
 	container := d.Spec.Template.Spec.Containers[0]
-	mounts := mountSecrets(t, c, d)
-	r := &replica{name: name, addrs: map[string]string{}, probe: []*corev1.Probe{container.LivenessProbe, container.ReadinessProbe}}
-	portAddr := map[string]string{}
-	for _, p := range container.Ports {
-		addr, err := harness.FreeLoopbackAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.addrs[p.Name], portAddr[fmt.Sprintf(":%d", p.ContainerPort)] = addr, addr
-	}
-	args := localArgs(t, container.Args, mounts, portAddr)
-	setPodEnv(t, container.Env, d.Namespace, name)
-	// The in-cluster config: the ServiceAccount's token for the app cluster.
-	t.Setenv("KUBECONFIG", kubeconfig)
-	p, err := harness.StartConnector(context.Background(), t.TempDir(), args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.proc = p
-	t.Cleanup(func() {
-		if err := p.Stop(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("--- last lines of %s (%s) ---\n%s", p.LogPath(), name, p.Tail(40))
-		}
-	})
-	return r
-}
-
-// mountSecrets writes the Secret volumes of the pod into local directories,
-// keyed by their mount paths. Other kinds of volume are not expected.
-func mountSecrets(t *testing.T, c client.Client, d *appsv1.Deployment) map[string]string {
-	t.Helper()
-	volumes := map[string]corev1.Volume{}
-	for _, v := range d.Spec.Template.Spec.Volumes {
-		volumes[v.Name] = v
-	}
-	out := map[string]string{}
-	for _, vm := range d.Spec.Template.Spec.Containers[0].VolumeMounts {
-		v := volumes[vm.Name]
-		if v.Secret == nil {
-			t.Fatalf("volume %s is not a Secret volume: the test cannot mount it", vm.Name)
-		}
-		s := &corev1.Secret{}
-		if err := c.Get(context.Background(), client.ObjectKey{Namespace: d.Namespace, Name: v.Secret.SecretName}, s); err != nil {
-			t.Fatalf("read Secret %s of volume %s: %v", v.Secret.SecretName, vm.Name, err)
-		}
-		dir := t.TempDir()
-		items := v.Secret.Items
-		if len(items) == 0 {
-			for k := range s.Data {
-				items = append(items, corev1.KeyToPath{Key: k, Path: k})
-			}
-		}
-		for _, it := range items {
-			data, ok := s.Data[it.Key]
-			if !ok {
-				t.Fatalf("Secret %s has no key %s (volume %s)", s.Name, it.Key, vm.Name)
-			}
-			if err := os.WriteFile(filepath.Join(dir, it.Path), data, 0o400); err != nil {
-				t.Fatal(err)
-			}
-		}
-		out[vm.MountPath] = dir
-	}
-	return out
-}
-
-var bindAddr = regexp.MustCompile(`^(--[a-z-]+=)(:\d+)$`)
-
-// localArgs rewrites the container's arguments for a local process: paths
-// under a mount become paths in its local directory, a bind address of a
-// container port becomes that port's local address. Nothing else changes.
-func localArgs(t *testing.T, in []string, mounts, portAddr map[string]string) []string {
-	t.Helper()
-	out := make([]string, 0, len(in))
-	for _, a := range in {
-		for mountPath, dir := range mounts {
-			a = strings.ReplaceAll(a, "="+mountPath+"/", "="+dir+"/")
-		}
-		if m := bindAddr.FindStringSubmatch(a); m != nil {
-			addr, ok := portAddr[m[2]]
-			if !ok {
-				t.Fatalf("argument %s binds %s, which is no container port", a, m[2])
-			}
-			a = m[1] + addr
-		}
-		out = append(out, a)
-	}
-	return out
-}
-
-// setPodEnv sets the container's environment for the processes the test
-// starts next (values and the downward API's pod name and namespace).
-func setPodEnv(t *testing.T, env []corev1.EnvVar, namespace, pod string) {
-	t.Helper()
-	for _, e := range env {
-		switch {
-		case e.ValueFrom == nil:
-			t.Setenv(e.Name, e.Value)
-		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace":
-			t.Setenv(e.Name, namespace)
-		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name":
-			t.Setenv(e.Name, pod)
-		default:
-			t.Fatalf("environment variable %s comes from %+v: the test cannot provide it", e.Name, e.ValueFrom)
-		}
-	}
+	return &replica{LocalPod: harness.StartPod(t, c, d, name, kubeconfig),
+		probe: []*corev1.Probe{container.LivenessProbe, container.ReadinessProbe}}
 }
 
 // waitProbes waits until the liveness and readiness probes succeed.
 func (r *replica) waitProbes(t *testing.T) {
 	t.Helper()
 	for _, p := range r.probe {
-		url := fmt.Sprintf("http://%s%s", r.addrs[p.HTTPGet.Port.String()], p.HTTPGet.Path)
+		url := fmt.Sprintf("http://%s%s", r.Addrs[p.HTTPGet.Port.String()], p.HTTPGet.Path)
 		harness.Eventually(t, waitTimeout, func() error {
-			if exited, err := r.proc.Exited(); exited {
-				t.Fatalf("replica %s exited (%v):\n%s", r.name, err, r.proc.Tail(30))
+			if exited, err := r.Process.Exited(); exited {
+				t.Fatalf("replica %s exited (%v):\n%s", r.Name, err, r.Process.Tail(30))
 			}
 			resp, err := http.Get(url)
 			if err != nil {
@@ -278,9 +135,9 @@ func (r *replica) waitProbes(t *testing.T) {
 // checkLog fails the test if the replica logged a refusal of the API server.
 func (r *replica) checkLog(t *testing.T) {
 	t.Helper()
-	for _, line := range strings.Split(r.proc.Logs(), "\n") {
+	for _, line := range strings.Split(r.Process.Logs(), "\n") {
 		if l := strings.ToLower(line); strings.Contains(l, "forbidden") || strings.Contains(l, "unauthorized") {
-			t.Errorf("replica %s: %s", r.name, line)
+			t.Errorf("replica %s: %s", r.Name, line)
 		}
 	}
 }

@@ -2,20 +2,12 @@ package chart
 
 import (
 	"context"
-	"encoding/pem"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"strings"
-	"sync/atomic"
 	"testing"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mcp-connector/mcp-connector/test/harness"
@@ -36,74 +28,26 @@ func TestConnectorTokenMode(t *testing.T) {
 	ns := harness.NewNamespace(t, w.App.Client)
 	cpNS := harness.NewNamespace(t, w.ControlPlane.Client)
 	const account, name, token = "acme", "ctp1", "upbound-api-token"
-	p := startUpboundProxy(t, w.ControlPlane.Config, "/v1/controlPlanes/"+account+"/"+name+"/k8s", token)
+	p := harness.StartUpboundProxy(t, w.ControlPlane.Config, "/v1/controlPlanes/"+account+"/"+name+"/k8s", token)
 	t.Cleanup(func() { deleteMirroredCRDs(t, w.App.Client, cpNS) }) // after the connector stops
 	v := values{"mcp": map[string]any{"namespace": cpNS, "account": account, "name": name, "token": token,
-		"baseURL": p.srv.URL + "/v1/controlPlanes", "caBundle": p.caPEM}}.
+		"baseURL": p.Server.URL + "/v1/controlPlanes", "caBundle": p.CAPEM}}.
 		with("rbac.claimAPIGroups", []any{harness.ExampleGroup})
 	replicas := installAndRun(t, w.App, "token", ns, v)
 
-	want := p.srv.URL + "/v1/controlPlanes/acme/ctp1/k8s"
+	want := p.Server.URL + "/v1/controlPlanes/acme/ctp1/k8s"
 	harness.WaitForObject(t, w.App.Client, connectionGVK, client.ObjectKey{Name: cpNS}, waitTimeout, func(u *unstructured.Unstructured) error {
 		if got, _, _ := unstructured.NestedString(u.Object, "spec", "controlPlane"); got != want {
 			return fmt.Errorf("connection names control plane %q, want %q", got, want)
 		}
 		return checkConditions(u, "Ready", "ControlPlaneReachable")
 	})
-	if served, refused := p.served.Load(), p.refused.Load(); served == 0 || refused != 0 {
+	if served, refused := p.Served.Load(), p.Refused.Load(); served == 0 || refused != 0 {
 		t.Errorf("the proxy served %d requests and refused %d; want some served, none refused", served, refused)
 	}
 	for _, r := range replicas {
 		r.checkLog(t)
 	}
-}
-
-// upboundProxy stands in for Upbound's control-plane proxy.
-type upboundProxy struct {
-	srv     *httptest.Server
-	caPEM   string
-	served  atomic.Int64
-	refused atomic.Int64
-}
-
-// startUpboundProxy serves the control plane of target under prefix to
-// clients that present token, and closes when the test ends.
-func startUpboundProxy(t *testing.T, target *rest.Config, prefix, token string) *upboundProxy {
-	t.Helper()
-	transport, err := rest.TransportFor(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	upstream, err := url.Parse(target.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.Out.URL.Scheme, r.Out.URL.Host, r.Out.Host = upstream.Scheme, upstream.Host, upstream.Host
-			r.Out.URL.Path, r.Out.URL.RawPath = strings.TrimPrefix(r.In.URL.Path, prefix), ""
-			r.Out.Header.Del("Authorization") // the proxy speaks for itself upstream
-		},
-		Transport:     transport,
-		FlushInterval: -1, // watches stream
-	}
-	p := &upboundProxy{}
-	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, prefix+"/") || r.Header.Get("Authorization") != "Bearer "+token {
-			p.refused.Add(1)
-			http.Error(rw, "unknown control plane or token", http.StatusUnauthorized)
-			return
-		}
-		p.served.Add(1)
-		rp.ServeHTTP(rw, r)
-	}))
-	p.srv.StartTLS()
-	t.Cleanup(func() {
-		p.srv.CloseClientConnections()
-		p.srv.Close()
-	})
-	p.caPEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.srv.Certificate().Raw}))
-	return p
 }
 
 // deleteMirroredCRDs deletes the claim CRDs a connection mirrored, so that

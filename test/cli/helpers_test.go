@@ -6,20 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	gosync "sync"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mcp-connector/mcp-connector/test/harness"
@@ -142,124 +134,8 @@ func runDeployment(t *testing.T, namespace, name string) *harness.Process {
 	harness.Eventually(t, waitTimeout, func() error {
 		return c.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, d)
 	})
-	container := d.Spec.Template.Spec.Containers[0]
-	args := localArgs(t, container.Args, mountSecrets(t, d), bindAddrs(t, container.Ports))
-	for _, e := range container.Env {
-		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace" {
-			t.Setenv(e.Name, namespace)
-		}
-	}
-	t.Setenv("KUBECONFIG", serviceAccountKubeconfig(t, namespace, d.Spec.Template.Spec.ServiceAccountName))
-	p, err := harness.StartConnector(context.Background(), t.TempDir(), args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Stop(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("--- last lines of %s ---\n%s", p.LogPath(), p.Tail(60))
-		}
-	})
-	return p
-}
-
-// mountSecrets writes the Secret volumes of the pod into local directories,
-// keyed by mount path.
-func mountSecrets(t *testing.T, d *appsv1.Deployment) map[string]string {
-	t.Helper()
-	volumes := map[string]corev1.Volume{}
-	for _, v := range d.Spec.Template.Spec.Volumes {
-		volumes[v.Name] = v
-	}
-	out := map[string]string{}
-	for _, vm := range d.Spec.Template.Spec.Containers[0].VolumeMounts {
-		v := volumes[vm.Name]
-		if v.Secret == nil {
-			t.Fatalf("volume %s is not a Secret volume", vm.Name)
-		}
-		s := &corev1.Secret{}
-		if err := world.App.Client.Get(context.Background(), client.ObjectKey{Namespace: d.Namespace, Name: v.Secret.SecretName}, s); err != nil {
-			t.Fatalf("read Secret %s of volume %s: %v", v.Secret.SecretName, vm.Name, err)
-		}
-		dir := t.TempDir()
-		items := v.Secret.Items
-		if len(items) == 0 {
-			for k := range s.Data {
-				items = append(items, corev1.KeyToPath{Key: k, Path: k})
-			}
-		}
-		for _, it := range items {
-			if err := os.WriteFile(filepath.Join(dir, it.Path), s.Data[it.Key], 0o400); err != nil {
-				t.Fatal(err)
-			}
-		}
-		out[vm.MountPath] = dir
-	}
-	return out
-}
-
-// bindAddrs maps ":<container port>" to a free loopback address.
-func bindAddrs(t *testing.T, ports []corev1.ContainerPort) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, p := range ports {
-		addr, err := harness.FreeLoopbackAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[fmt.Sprintf(":%d", p.ContainerPort)] = addr
-	}
-	return out
-}
-
-var bindAddr = regexp.MustCompile(`^(--[a-z-]+=)(:\d+)$`)
-
-// localArgs rewrites mount paths and bind addresses; nothing else changes.
-func localArgs(t *testing.T, in []string, mounts, addrs map[string]string) []string {
-	t.Helper()
-	out := make([]string, 0, len(in))
-	for _, a := range in {
-		for mountPath, dir := range mounts {
-			a = strings.ReplaceAll(a, "="+mountPath+"/", "="+dir+"/")
-		}
-		if m := bindAddr.FindStringSubmatch(a); m != nil {
-			addr, ok := addrs[m[2]]
-			if !ok {
-				t.Fatalf("argument %s binds %s, which is no container port", a, m[2])
-			}
-			a = m[1] + addr
-		}
-		out = append(out, a)
-	}
-	return out
-}
-
-// serviceAccountKubeconfig writes a kubeconfig that authenticates as the
-// ServiceAccount with a token from the TokenRequest API.
-func serviceAccountKubeconfig(t *testing.T, ns, sa string) string {
-	t.Helper()
-	cs, err := kubernetes.NewForConfig(world.App.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expiry := int64(3600)
-	tr, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(context.Background(), sa,
-		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("create a token for ServiceAccount %s/%s: %v", ns, sa, err)
-	}
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["app"] = &clientcmdapi.Cluster{Server: world.App.Config.Host, CertificateAuthorityData: world.App.Config.CAData}
-	cfg.AuthInfos["sa"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	cfg.Contexts["sa"] = &clientcmdapi.Context{Cluster: "app", AuthInfo: "sa"}
-	cfg.CurrentContext = "sa"
-	path := filepath.Join(t.TempDir(), "serviceaccount.kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	kubeconfig := harness.ServiceAccountKubeconfig(t, world.App, namespace, d.Spec.Template.Spec.ServiceAccountName)
+	return harness.StartPod(t, c, d, d.Name+"-0", kubeconfig).Process
 }
 
 // waitScaledToZero waits until uninstall scaled the Deployment to zero: the

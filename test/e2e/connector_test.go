@@ -1,12 +1,8 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
-	"strconv"
-	"strings"
 	gosync "sync"
 	"testing"
 	"time"
@@ -188,39 +184,6 @@ func waitEvent(t *testing.T, obj client.Object, reason string) {
 		}
 		return fmt.Errorf("no %s event on %s yet", reason, obj.GetName())
 	})
-}
-
-// metric reads a counter (summed over the series whose labels contain every
-// one of match) from the connector's metrics endpoint.
-func metric(t *testing.T, c *harness.Connector, name string, match ...string) float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + c.Config.MetricsAddr + "/metrics")
-	if err != nil {
-		t.Fatalf("read metrics: %v", err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		ok := true
-		for _, m := range match {
-			ok = ok && strings.Contains(line, m)
-		}
-		if !ok {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err == nil {
-			sum += v
-		}
-	}
-	return sum
 }
 
 func hasOriginMarks(u *unstructured.Unstructured, ns, name string) error {

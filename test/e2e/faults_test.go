@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -526,39 +525,6 @@ func (r *faultRig) converge(t *testing.T, want map[string]int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// scrape reads the connector's metrics; a dead connector is an error.
-func scrape(c *harness.Connector) (string, error) {
-	hc := http.Client{Timeout: 5 * time.Second}
-	resp, err := hc.Get("http://" + c.Config.MetricsAddr + "/metrics")
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
-}
-
-// metricValue finds the series of name whose labels contain every one of
-// match, in a scrape.
-func metricValue(text, name string, match ...string) (float64, bool) {
-	for _, line := range strings.Split(text, "\n") {
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		ok := true
-		for _, m := range match {
-			ok = ok && strings.Contains(line, m)
-		}
-		if !ok {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		return v, err == nil
-	}
-	return 0, false
 }
 
 // waitMetric waits until the metric exists and check accepts its value.

@@ -19,6 +19,12 @@
 // its Dir: a temporary directory removed by Stop unless MCP_KEEP_TEST_DIRS is
 // set, or a directory the caller names (the demo uses .demo/).
 //
+// For tests, RunWithWorld is the body of a TestMain that shares one World;
+// StartPod runs a chart-rendered Deployment's container as a local connector
+// process with the pod's arguments, environment, Secret volumes and
+// ServiceAccount; and StartUpboundProxy stands in for Upbound's control-plane
+// proxy (token mode).
+//
 // All objects are unstructured: the harness does not import Crossplane's Go
 // API. It owns no product logic; tests assert on the state of the clusters.
 package harness

@@ -44,7 +44,7 @@ func (k kind) XRDName() string { return "x" + k.Plural + "." + benchGroup }
 
 // xrdCRDFile is the Crossplane XRD CRD of the pinned Crossplane module.
 func xrdCRDFile() (string, error) {
-	dir, err := goModuleDir("crossplane", "github.com/crossplane/crossplane")
+	dir, err := harness.ModuleDir("crossplane", "github.com/crossplane/crossplane")
 	if err != nil {
 		return "", err
 	}

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -105,29 +101,4 @@ func limited(cfg *rest.Config, qps float32, burst int, userAgent string) *rest.C
 	c.QPS, c.Burst, c.RateLimiter = qps, burst, nil
 	c.UserAgent = userAgent
 	return c
-}
-
-// goModuleDir returns the module-cache directory of module as the builder
-// module test/tools/<builder> pins it (as the harness finds Crossplane's CRDs).
-func goModuleDir(builder, module string) (string, error) {
-	root, err := harness.RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.Command("go", "mod", "download", "-json", module)
-	cmd.Dir = filepath.Join(root, "test", "tools", builder)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("go mod download %s in %s: %w: %s", module, cmd.Dir, err, stderr.String())
-	}
-	var info struct{ Dir, Error string }
-	if err := json.Unmarshal(out, &info); err != nil {
-		return "", fmt.Errorf("parse go mod download output for %s: %w", module, err)
-	}
-	if info.Dir == "" {
-		return "", fmt.Errorf("go mod download %s: no directory: %s", module, info.Error)
-	}
-	return info.Dir, nil
 }

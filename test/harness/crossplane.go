@@ -24,11 +24,11 @@ var providerNopPorts = []string{"8080", "9443"}
 // crossplaneCRDDirs returns the CRD directories of the pinned Crossplane and
 // provider-nop modules.
 func crossplaneCRDDirs() ([]string, error) {
-	xp, err := moduleDir("crossplane", "github.com/crossplane/crossplane")
+	xp, err := ModuleDir("crossplane", "github.com/crossplane/crossplane")
 	if err != nil {
 		return nil, err
 	}
-	nop, err := moduleDir("provider-nop", "github.com/crossplane-contrib/provider-nop")
+	nop, err := ModuleDir("provider-nop", "github.com/crossplane-contrib/provider-nop")
 	if err != nil {
 		return nil, err
 	}

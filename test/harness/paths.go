@@ -89,10 +89,10 @@ func (b binary) path() (string, error) {
 
 var moduleDirs sync.Map // builder module + "\x00" + module path → directory
 
-// moduleDir returns the directory, in the module cache, of the version of
+// ModuleDir returns the directory, in the module cache, of the version of
 // module that the builder module test/tools/<builder> requires, downloading it
 // if needed. That is where Crossplane and provider-nop ship their CRDs.
-func moduleDir(builder, module string) (string, error) {
+func ModuleDir(builder, module string) (string, error) {
 	key := builder + "\x00" + module
 	if d, ok := moduleDirs.Load(key); ok {
 		return d.(string), nil

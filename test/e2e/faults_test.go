@@ -217,7 +217,14 @@ func (r *faultRig) start(t *testing.T) *harness.Connector {
 func (r *faultRig) waitMirrored(t *testing.T) {
 	t.Helper()
 	harness.Eventually(t, waitTimeout, func() error {
-		return harness.CRDEstablished(context.Background(), r.app.Client, harness.ExampleClaimCRDName)
+		if err := harness.CRDEstablished(context.Background(), r.app.Client, harness.ExampleClaimCRDName); err != nil {
+			return err
+		}
+		// Established is not yet served: wait until discovery maps the kind
+		// for the test's client too.
+		gvk := harness.ExampleClaimGVK()
+		_, err := r.app.Client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+		return err
 	})
 }
 

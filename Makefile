@@ -97,11 +97,24 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT         := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 .PHONY: lint
-lint: $(GOLANGCI_LINT) ## Run go vet, the gofmt check and golangci-lint
+lint: $(GOLANGCI_LINT) check-tracked ## Run go vet, the gofmt check, golangci-lint and the check that no built file is tracked
 	go vet ./...
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then \
 		echo "gofmt: these files are not formatted (run gofmt -w):"; echo "$$unformatted"; exit 1; fi
 	$(GOLANGCI_LINT) run ./...
+
+# Nothing built goes into git: a tracked executable (ELF, PE or Mach-O) or a file over 5 MiB fails the check.
+MAX_TRACKED_BYTES ?= 5242880
+
+.PHONY: check-tracked
+check-tracked: ## Fail if git tracks a built binary or an oversized file
+	@bad=$$(git ls-files -z | while IFS= read -r -d '' f; do \
+		[ -f "$$f" ] || continue; \
+		magic=$$(head -c 4 "$$f" | od -An -tx1 | tr -d ' \n'); \
+		case "$$magic" in 7f454c46*|4d5a*|cffaedfe*|cefaedfe*|feedface*|feedfacf*) echo "$$f (executable)"; continue;; esac; \
+		[ "$$(stat -c %s "$$f")" -le $(MAX_TRACKED_BYTES) ] || echo "$$f (over $(MAX_TRACKED_BYTES) bytes)"; \
+	done); \
+	if [ -n "$$bad" ]; then echo "check-tracked: built or oversized files are tracked by git:"; echo "$$bad"; exit 1; fi
 
 $(GOLANGCI_LINT):
 	@mkdir -p $(BIN)

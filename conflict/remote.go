@@ -85,15 +85,23 @@ func MayDeleteRemote(r Remote) bool {
 	return r == RemoteOurs
 }
 
+// Reasons a push is refused, as Reason returns them. Package sync/condition
+// lists them with every other reason of a claim's ControlPlaneSynced condition.
+const (
+	ReasonOwnedByOtherCluster = "OwnedByOtherCluster"
+	ReasonForeignObject       = "ForeignObject"
+	ReasonNameCollision       = "NameCollision"
+)
+
 // Reason returns a CamelCase reason and a human message for a refused push.
 func (r Remote) Reason() (reason, message string) {
 	switch r {
 	case RemoteOtherCluster:
-		return "OwnedByOtherCluster", "a claim of this name in the control-plane namespace belongs to another app cluster; set annotation " + AnnotationAdopt + "=true to take it over"
+		return ReasonOwnedByOtherCluster, "a claim of this name in the control-plane namespace belongs to another app cluster; set annotation " + AnnotationAdopt + "=true to take it over"
 	case RemoteUnmarked:
-		return "ForeignObject", "a claim of this name in the control-plane namespace was not created by mcp-connector; set annotation " + AnnotationAdopt + "=true to take it over"
+		return ReasonForeignObject, "a claim of this name in the control-plane namespace was not created by mcp-connector; set annotation " + AnnotationAdopt + "=true to take it over"
 	case RemoteOtherClaim:
-		return "NameCollision", "the mapped remote name is used by another claim of this cluster"
+		return ReasonNameCollision, "the mapped remote name is used by another claim of this cluster"
 	}
 	return "", ""
 }

@@ -18,7 +18,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
 	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/sync/controlplane"
 )
 
 // Options configure the mirror.
@@ -33,7 +35,7 @@ type Options struct {
 	// Clusters are the app cluster, the control plane and the gate.
 	Clusters sync.Clusters
 	// States collects what is mirrored for the Connection status.
-	States *States
+	States *connection.States
 
 	retry chan string
 }
@@ -51,8 +53,8 @@ func SetupWithManager(mgr manager.Manager, opts Options) error {
 	go forwardRetries(opts.retry, retries)
 	return builder.ControllerManagedBy(mgr).
 		Named("crdmirror").
-		WatchesRawSource(sync.NonBlocking(source.Kind(opts.Clusters.Remote.GetCache(), client.Object(xrd), &handler.EnqueueRequestForObject{}))).
-		WatchesRawSource(sync.NonBlocking(source.Kind(opts.Clusters.Remote.GetCache(), client.Object(remoteCRD), handler.EnqueueRequestsFromMapFunc(xrdOfRemoteCRD)))).
+		WatchesRawSource(controlplane.NonBlocking(source.Kind(opts.Clusters.Remote.GetCache(), client.Object(xrd), &handler.EnqueueRequestForObject{}))).
+		WatchesRawSource(controlplane.NonBlocking(source.Kind(opts.Clusters.Remote.GetCache(), client.Object(remoteCRD), handler.EnqueueRequestsFromMapFunc(xrdOfRemoteCRD)))).
 		WatchesRawSource(source.Func(r.onGateOpen)).
 		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.xrdOfLocalCRD)).
 		WatchesRawSource(source.Channel(retries, &handler.EnqueueRequestForObject{})).

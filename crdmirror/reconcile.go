@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
 )
 
 // FieldManager owns the mirrored CRDs and their RBAC roles.
@@ -90,7 +91,7 @@ func claimCRDName(xrd *unstructured.Unstructured) string {
 }
 
 func (r *Reconciler) mirror(ctx context.Context, xrdName, crdName string) (reconcile.Result, error) {
-	state := APIState{Name: crdName, XRD: xrdName}
+	state := connection.APIState{Name: crdName, XRD: xrdName}
 	remote := &apiextensionsv1.CustomResourceDefinition{}
 	if err := r.Clusters.Remote.GetAPIReader().Get(ctx, types.NamespacedName{Name: crdName}, remote); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -132,7 +133,7 @@ func (r *Reconciler) mirror(ctx context.Context, xrdName, crdName string) (recon
 	if err := r.syncers.ensure(ctx, crdName, gvk, r.Sync, r.Clusters, func() { r.requeue(xrdName) }); err != nil {
 		return reconcile.Result{}, err
 	}
-	state.State = StateMirrored
+	state.State = connection.StateMirrored
 	r.States.Set(state)
 	return reconcile.Result{}, nil
 }
@@ -150,13 +151,13 @@ func (r *Reconciler) resumeOffline(ctx context.Context, xrdName string) error {
 	return r.syncers.ensure(ctx, crd.Name, gvk, r.Sync, r.Clusters, func() { r.requeue(xrdName) })
 }
 
-func pending(s APIState, msg string) APIState {
-	s.State, s.Message = StatePending, msg
+func pending(s connection.APIState, msg string) connection.APIState {
+	s.State, s.Message = connection.StatePending, msg
 	return s
 }
 
-func (r *Reconciler) refuse(s APIState, msg string) error {
-	s.State, s.Message = StateRefused, msg
+func (r *Reconciler) refuse(s connection.APIState, msg string) error {
+	s.State, s.Message = connection.StateRefused, msg
 	r.States.Set(s)
 	log.Log.Info("Refusing to mirror claim API", "crd", s.Name, "reason", msg)
 	return nil
@@ -235,7 +236,7 @@ func (r *Reconciler) withdraw(ctx context.Context, xrdName string) (reconcile.Re
 		return reconcile.Result{}, err
 	}
 	r.syncers.stop(crd.Name)
-	state := APIState{Name: crd.Name, Kind: crd.Spec.Names.Kind, Version: StorageVersion(crd), XRD: xrdName, State: StateWithdrawn}
+	state := connection.APIState{Name: crd.Name, Kind: crd.Spec.Names.Kind, Version: StorageVersion(crd), XRD: xrdName, State: connection.StateWithdrawn}
 	n, err := r.releaseClaims(ctx, crd)
 	if !conflict.MayDeleteCRD(conflict.LocalOurs, true, n, err == nil) {
 		state.Message = fmt.Sprintf("the control plane withdrew this API; the CRD is kept while %d local claims remain (delete them to remove it)", n)

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync/controlplane"
 )
 
 // Field managers. Spec up and status down own disjoint fields, each under its
@@ -19,10 +20,6 @@ const (
 	// write on local claims (spec.resourceRef and friends).
 	FieldManagerDown = "mcp-connector-down"
 )
-
-// ConditionSynced is the connector's own condition on every local claim: is
-// the local copy in step with the control plane, and if not, why.
-const ConditionSynced = "ControlPlaneSynced"
 
 // Config is what every syncer of one connector shares.
 type Config struct {
@@ -53,7 +50,7 @@ type Clusters struct {
 	// to objects carrying our cluster id.
 	Remote cluster.Cluster
 	// Gate says whether syncing into the control plane is allowed now.
-	Gate *Gate
+	Gate *controlplane.Gate
 	// Recorder writes Events on local claims.
 	Recorder record.EventRecorder
 }

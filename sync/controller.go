@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync/controlplane"
 )
 
 // Syncer keeps the claims of one kind in step. Start it when the kind's CRD
@@ -77,8 +78,8 @@ func watch(c controller.Controller, r *reconciler) error {
 	local, remote := r.newLocal(), r.newRemote()
 	srcs := []source.Source{
 		source.Kind(r.cl.Local.GetCache(), client.Object(local), &handler.EnqueueRequestForObject{}),
-		NonBlocking(source.Kind(r.cl.Remote.GetCache(), client.Object(remote), handler.EnqueueRequestsFromMapFunc(r.mapRemote))),
-		NonBlocking(source.Kind(r.cl.Remote.GetCache(), client.Object(&corev1.Secret{}), handler.EnqueueRequestsFromMapFunc(r.mapRemoteSecret))),
+		controlplane.NonBlocking(source.Kind(r.cl.Remote.GetCache(), client.Object(remote), handler.EnqueueRequestsFromMapFunc(r.mapRemote))),
+		controlplane.NonBlocking(source.Kind(r.cl.Remote.GetCache(), client.Object(&corev1.Secret{}), handler.EnqueueRequestsFromMapFunc(r.mapRemoteSecret))),
 		source.Kind(r.cl.Local.GetCache(), client.Object(&corev1.Secret{}), handler.EnqueueRequestsFromMapFunc(r.mapLocalSecret)),
 		source.Func(r.onGateChange),
 	}
@@ -149,12 +150,4 @@ func (r *reconciler) enqueueAll(ctx context.Context, q workqueue.TypedRateLimiti
 	for i := range list.Items {
 		q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
-}
-
-// NonBlocking wraps a source so that the controller does not wait for it to
-// sync before it starts its workers. Used for control-plane sources, which
-// may be unreachable for a long time; reconcilers check the Gate before they
-// read the control plane's cache.
-func NonBlocking(src source.Source) source.Source {
-	return source.Func(src.Start)
 }

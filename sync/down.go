@@ -16,6 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
+	"github.com/mcp-connector/mcp-connector/sync/controlplane"
 )
 
 // pullSpec writes the control plane's spec fields (resourceRef and the
@@ -109,7 +111,7 @@ func (r *reconciler) mirroredStatus(local, remote *unstructured.Unstructured, c 
 	out := make([]any, 0, len(conds)+1)
 	for _, raw := range conds {
 		m, ok := raw.(map[string]any)
-		if !ok || m["type"] == ConditionSynced {
+		if !ok || m["type"] == condition.Type {
 			continue
 		}
 		m["observedGeneration"] = mapGeneration(m["observedGeneration"], remote.GetGeneration(), local.GetGeneration())
@@ -151,7 +153,7 @@ func (r *reconciler) keptStatus(local *unstructured.Unstructured, c metav1.Condi
 // offlineStatus is kept while the gate is closed. Once the control plane has
 // been unreachable for longer than StalePeriod, the copied Ready and Synced
 // conditions turn Unknown, so that health checks stop reporting old news.
-func (r *reconciler) offlineStatus(local *unstructured.Unstructured, gate GateState) map[string]any {
+func (r *reconciler) offlineStatus(local *unstructured.Unstructured, gate controlplane.GateState) map[string]any {
 	status := r.keptStatus(local, falseCondition(gate.Reason, gate.Message))
 	if gate.Reachable || r.cfg.StalePeriod <= 0 || r.now().Sub(gate.Since) < r.cfg.StalePeriod {
 		return status
@@ -171,12 +173,12 @@ func (r *reconciler) offlineStatus(local *unstructured.Unstructured, gate GateSt
 }
 
 func syncedCondition(local *unstructured.Unstructured) metav1.Condition {
-	return metav1.Condition{Type: ConditionSynced, Status: metav1.ConditionTrue, Reason: "Synced",
+	return metav1.Condition{Type: condition.Type, Status: metav1.ConditionTrue, Reason: "Synced",
 		Message: "the local copy and the control plane are in step", ObservedGeneration: local.GetGeneration()}
 }
 
 func falseCondition(reason, msg string) metav1.Condition {
-	return metav1.Condition{Type: ConditionSynced, Status: metav1.ConditionFalse, Reason: reason, Message: msg}
+	return metav1.Condition{Type: condition.Type, Status: metav1.ConditionFalse, Reason: reason, Message: msg}
 }
 
 // withCondition sets our condition in status, keeping its transition time
@@ -184,14 +186,14 @@ func falseCondition(reason, msg string) metav1.Condition {
 func withCondition(status map[string]any, local *unstructured.Unstructured, c metav1.Condition) map[string]any {
 	c.ObservedGeneration = local.GetGeneration()
 	c.LastTransitionTime = metav1.Now()
-	if old := findCondition(local, ConditionSynced); old != nil && old.Status == c.Status && old.Reason == c.Reason {
+	if old := findCondition(local, condition.Type); old != nil && old.Status == c.Status && old.Reason == c.Reason {
 		c.LastTransitionTime = old.LastTransitionTime
 	}
 	m, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(&c)
 	conds, _, _ := unstructured.NestedSlice(status, "conditions")
 	out := make([]any, 0, len(conds)+1)
 	for _, raw := range conds {
-		if cm, ok := raw.(map[string]any); !ok || cm["type"] != ConditionSynced {
+		if cm, ok := raw.(map[string]any); !ok || cm["type"] != condition.Type {
 			out = append(out, raw)
 		}
 	}
@@ -223,7 +225,7 @@ func (r *reconciler) writeStatus(ctx context.Context, local *unstructured.Unstru
 	if conflict.EqualJSON(normalize(old), normalize(status)) {
 		return nil
 	}
-	before := findCondition(local, ConditionSynced)
+	before := findCondition(local, condition.Type)
 	log.FromContext(ctx).V(1).Info("Writing local status", "old", old, "new", status)
 	u := local.DeepCopy()
 	u.Object["status"] = status
@@ -231,7 +233,7 @@ func (r *reconciler) writeStatus(ctx context.Context, local *unstructured.Unstru
 		return fmt.Errorf("write status of %s: %w", klog.KObj(local), err)
 	}
 	localWrites.WithLabelValues(r.gvk.GroupKind().String(), "status").Inc()
-	r.announce(local, before, findCondition(u, ConditionSynced))
+	r.announce(local, before, findCondition(u, condition.Type))
 	return nil
 }
 
@@ -242,7 +244,7 @@ func (r *reconciler) announce(local *unstructured.Unstructured, before, after *m
 		return
 	}
 	switch after.Reason {
-	case "Synced", ReasonUnreachable, ReasonStarting, "Deleting", "RemoteDeleting":
+	case "Synced", condition.ReasonUnreachable, condition.ReasonStarting, "Deleting", "RemoteDeleting":
 		return
 	case "ForeignObject", "OwnedByOtherCluster", "NameCollision":
 		r.countConflict(after.Reason)
@@ -269,7 +271,7 @@ func normalize(v map[string]any) map[string]any {
 
 // untilStale is how long until the copied conditions of a claim turn stale
 // during this outage; 0 when that is not pending.
-func (r *reconciler) untilStale(gate GateState) time.Duration {
+func (r *reconciler) untilStale(gate controlplane.GateState) time.Duration {
 	if gate.Reachable || r.cfg.StalePeriod <= 0 {
 		return 0
 	}

@@ -6,6 +6,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 )
 
 func TestMapGeneration(t *testing.T) {
@@ -67,11 +69,11 @@ func TestNeedsDown(t *testing.T) {
 
 func TestWithConditionKeepsTransitionTime(t *testing.T) {
 	local := &unstructured.Unstructured{Object: map[string]any{"status": map[string]any{"conditions": []any{
-		map[string]any{"type": ConditionSynced, "status": "True", "reason": "Synced", "message": "old", "lastTransitionTime": "2020-01-01T00:00:00Z"},
+		map[string]any{"type": condition.Type, "status": "True", "reason": "Synced", "message": "old", "lastTransitionTime": "2020-01-01T00:00:00Z"},
 	}}}}
 	local.SetGeneration(4)
 	status := withCondition(map[string]any{}, local, syncedCondition(local))
-	got := findCondition(&unstructured.Unstructured{Object: map[string]any{"status": status}}, ConditionSynced)
+	got := findCondition(&unstructured.Unstructured{Object: map[string]any{"status": status}}, condition.Type)
 	if got == nil {
 		t.Fatal("condition missing")
 	}
@@ -82,7 +84,7 @@ func TestWithConditionKeepsTransitionTime(t *testing.T) {
 		t.Errorf("observedGeneration: -want, +got:\n%s", diff)
 	}
 	status = withCondition(map[string]any{}, local, falseCondition("PushFailed", "x"))
-	got = findCondition(&unstructured.Unstructured{Object: map[string]any{"status": status}}, ConditionSynced)
+	got = findCondition(&unstructured.Unstructured{Object: map[string]any{"status": status}}, condition.Type)
 	if got.LastTransitionTime.Year() == 2020 {
 		t.Errorf("a changed condition must get a new transition time")
 	}

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 )
 
 // refusedRetry is how often a claim whose remote name is taken by a foreign
@@ -251,7 +252,7 @@ func wasSynced(local *unstructured.Unstructured) bool {
 	if _, ok, _ := unstructured.NestedMap(local.Object, "spec", "resourceRef"); ok {
 		return true
 	}
-	c := findCondition(local, ConditionSynced)
+	c := findCondition(local, condition.Type)
 	return c != nil && (c.Reason == "Synced" || c.Reason == "RemoteDeleted")
 }
 

@@ -29,7 +29,9 @@ import (
 
 	"github.com/mcp-connector/mcp-connector/conflict"
 	"github.com/mcp-connector/mcp-connector/crdmirror"
+	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
 	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/sync/controlplane"
 )
 
 func newScheme() *runtime.Scheme {
@@ -139,17 +141,17 @@ func (o *RunOptions) newControlPlaneCluster(scheme *runtime.Scheme) (cluster.Clu
 
 // setup wires the gate's monitor, the Connection reporter and the mirror.
 func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster) error {
-	gate := sync.NewGate(time.Now())
+	gate := controlplane.NewGate(time.Now())
 	sync.RegisterMetrics()
-	if err := mgr.Add(&sync.Monitor{
+	if err := mgr.Add(&controlplane.Monitor{
 		Reader: cp.GetAPIReader(), Writer: cp.GetClient(), Namespace: o.ControlPlaneNamespace,
 		ClusterID: o.ClusterID, Takeover: o.TakeoverNamespace, Gate: gate,
 		Interval: o.ProbeInterval, MaxBackoff: probeMaxBackoff, Now: time.Now,
 	}); err != nil {
 		return err
 	}
-	states := crdmirror.NewStates()
-	if err := mgr.Add(&crdmirror.Reporter{Client: mgr.GetClient(), Name: o.ConnectionName, ControlPlane: o.cpConfig.Host,
+	states := connection.NewStates()
+	if err := mgr.Add(&connection.Reporter{Client: mgr.GetClient(), Name: o.ConnectionName, ControlPlane: o.cpConfig.Host,
 		Namespace: o.ControlPlaneNamespace, ClusterID: o.ClusterID, Gate: gate, States: states}); err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/mcp-connector/mcp-connector/crdmirror"
+	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
 )
 
 // LabelCreatedBy marks the objects the CLI creates outside the Helm release
@@ -234,7 +234,7 @@ func connectionName(vals map[string]any) string {
 // run by hand already reports it.
 func checkNoConnection(ctx context.Context, app client.Client, name string) error {
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(crdmirror.ConnectionGVK)
+	u.SetGroupVersionKind(connection.GVK)
 	err := app.Get(ctx, client.ObjectKey{Name: name}, u)
 	switch {
 	case err == nil:
@@ -407,7 +407,7 @@ func (p *progress) show(key, line string) {
 
 // observe looks at the Deployment and the Connection once; done is true when
 // the Connection is Ready with every API mirrored.
-func (p *progress) observe(ctx context.Context, app client.Client, namespace, release, connection string) (bool, error) {
+func (p *progress) observe(ctx context.Context, app client.Client, namespace, release, connName string) (bool, error) {
 	d := &appsv1.Deployment{}
 	if err := app.Get(ctx, client.ObjectKey{Namespace: namespace, Name: release}, d); err == nil {
 		want := int32(1)
@@ -417,17 +417,17 @@ func (p *progress) observe(ctx context.Context, app client.Client, namespace, re
 		p.show("deployment", fmt.Sprintf("Connector: %d/%d replicas ready", d.Status.ReadyReplicas, want))
 	}
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(crdmirror.ConnectionGVK)
-	if err := app.Get(ctx, client.ObjectKey{Name: connection}, u); err != nil {
+	u.SetGroupVersionKind(connection.GVK)
+	if err := app.Get(ctx, client.ObjectKey{Name: connName}, u); err != nil {
 		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
-			p.show("connection", "Connection "+connection+": not reported yet (the connector writes it once it runs and leads)")
+			p.show("connection", "Connection "+connName+": not reported yet (the connector writes it once it runs and leads)")
 			return false, nil
 		}
 		return false, err
 	}
 	v := viewConnection(u)
 	p.showConnection(v)
-	if !v.isTrue(crdmirror.ConditionReady) || !v.isTrue(crdmirror.ConditionMirrored) {
+	if !v.isTrue(connection.ConditionReady) || !v.isTrue(connection.ConditionMirrored) {
 		return false, nil
 	}
 	say(p.out, "Connected: %d APIs mirrored from %s into this cluster. See `mcp-connector status %s`.\n", len(v.mirrored()), v.ControlPlane, v.ControlPlaneNamespace)
@@ -437,7 +437,7 @@ func (p *progress) observe(ctx context.Context, app client.Client, namespace, re
 // showConnection prints what changed in the Connection: reachability, why
 // it does not sync yet, each API's state and the summary.
 func (p *progress) showConnection(v connectionView) {
-	reach := v.Conditions[crdmirror.ConditionReachable]
+	reach := v.Conditions[connection.ConditionReachable]
 	line := "Control plane " + v.ControlPlane + ": "
 	if reach.Status == "True" {
 		line += "reachable"
@@ -445,7 +445,7 @@ func (p *progress) showConnection(v connectionView) {
 		line += "not reachable yet (" + reach.Reason + ": " + reach.Message + ")"
 	}
 	p.show("reachable", line)
-	if ready := v.Conditions[crdmirror.ConditionReady]; ready.Status != "True" && ready.Reason != "" && reach.Status == "True" {
+	if ready := v.Conditions[connection.ConditionReady]; ready.Status != "True" && ready.Reason != "" && reach.Status == "True" {
 		p.show("ready", "Not syncing yet: "+ready.Message)
 	}
 	for _, a := range v.APIs {

@@ -16,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mcp-connector/mcp-connector/crdmirror"
-	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 )
 
 // connectionView is what a human needs from a Connection.
@@ -28,7 +28,7 @@ type connectionView struct {
 	ClusterID             string
 	Summary               string
 	Conditions            map[string]conditionView
-	APIs                  []crdmirror.APIState
+	APIs                  []connection.APIState
 }
 
 type conditionView struct {
@@ -58,7 +58,7 @@ func viewConnection(u *unstructured.Unstructured) connectionView {
 		if !ok {
 			continue
 		}
-		a := crdmirror.APIState{}
+		a := connection.APIState{}
 		a.Name, _ = m["name"].(string)
 		a.Kind, _ = m["kind"].(string)
 		a.Version, _ = m["version"].(string)
@@ -74,10 +74,10 @@ func viewConnection(u *unstructured.Unstructured) connectionView {
 func (v connectionView) isTrue(typ string) bool { return v.Conditions[typ].Status == "True" }
 
 // mirrored returns the APIs in state Mirrored.
-func (v connectionView) mirrored() []crdmirror.APIState {
-	var out []crdmirror.APIState
+func (v connectionView) mirrored() []connection.APIState {
+	var out []connection.APIState
 	for _, a := range v.APIs {
-		if a.State == crdmirror.StateMirrored {
+		if a.State == connection.StateMirrored {
 			out = append(out, a)
 		}
 	}
@@ -109,7 +109,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("connect to the app cluster: %w", err)
 	}
 	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(crdmirror.ConnectionGVK.GroupVersion().WithKind("ConnectionList"))
+	list.SetGroupVersionKind(connection.GVK.GroupVersion().WithKind("ConnectionList"))
 	if err := c.List(ctx, list); err != nil {
 		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
 			return errors.New("no mcp-connector is installed in this cluster (no Connection resource); install one with `mcp-connector install`")
@@ -145,7 +145,7 @@ func (o *StatusOptions) print(ctx context.Context, c client.Client, v connection
 	say(w, "Control plane:\t%s\n", v.ControlPlane)
 	say(w, "Namespace:\t%s\n", v.ControlPlaneNamespace)
 	say(w, "Cluster id:\t%s\n", v.ClusterID)
-	for _, typ := range []string{crdmirror.ConditionReady, crdmirror.ConditionReachable, crdmirror.ConditionMirrored} {
+	for _, typ := range []string{connection.ConditionReady, connection.ConditionReachable, connection.ConditionMirrored} {
 		cv, ok := v.Conditions[typ]
 		if !ok {
 			say(w, "%s:\tunknown (not reported yet)\n", typ)
@@ -170,42 +170,42 @@ func (o *StatusOptions) printAPIs(ctx context.Context, c client.Client, v connec
 		return nil
 	}
 	w := tabwriter.NewWriter(o.out, 0, 4, 2, ' ', 0)
-	sayln(w, "\nAPI\tKIND\tSTATE\tCLAIMS\t"+strings.ToUpper(strings.Join(sync.ClaimStates, "\t")))
+	sayln(w, "\nAPI\tKIND\tSTATE\tCLAIMS\t"+strings.ToUpper(strings.Join(condition.ClaimStates, "\t")))
 	total := map[string]int{}
 	for _, a := range v.APIs {
 		sayln(w, strings.Join(apiRow(ctx, c, a, total), "\t"))
-		if a.Message != "" && a.State != crdmirror.StateMirrored {
+		if a.Message != "" && a.State != connection.StateMirrored {
 			say(w, "  %s\t\t\t\n", a.Message)
 		}
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	say(o.out, "\nClaims: %s\n", sync.SummarizeClaims(total))
+	say(o.out, "\nClaims: %s\n", condition.SummarizeClaims(total))
 	return nil
 }
 
 // apiRow is the table row of one API; its claim counts are added to total.
 // An API without a local CRD to count in (pending, refused) shows dashes.
-func apiRow(ctx context.Context, c client.Client, a crdmirror.APIState, total map[string]int) []string {
+func apiRow(ctx context.Context, c client.Client, a connection.APIState, total map[string]int) []string {
 	row := []string{a.Name, a.Kind, a.State}
 	var counts map[string]int
-	if a.Kind != "" && a.Version != "" && a.State != crdmirror.StatePending && a.State != crdmirror.StateRefused {
-		counts, _ = sync.CountClaims(ctx, c, a.GVK(), 500)
+	if a.Kind != "" && a.Version != "" && a.State != connection.StatePending && a.State != connection.StateRefused {
+		counts, _ = condition.CountClaims(ctx, c, a.GVK(), 500)
 	}
 	if counts == nil {
-		for range len(sync.ClaimStates) + 1 {
+		for range len(condition.ClaimStates) + 1 {
 			row = append(row, "-")
 		}
 		return row
 	}
 	n := 0
-	for _, s := range sync.ClaimStates {
+	for _, s := range condition.ClaimStates {
 		n += counts[s]
 		total[s] += counts[s]
 	}
 	row = append(row, fmt.Sprint(n))
-	for _, s := range sync.ClaimStates {
+	for _, s := range condition.ClaimStates {
 		row = append(row, fmt.Sprint(counts[s]))
 	}
 	return row

@@ -7,7 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/mcp-connector/mcp-connector/crdmirror"
+	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
 )
 
 func TestViewConnection(t *testing.T) {
@@ -23,7 +23,7 @@ func TestViewConnection(t *testing.T) {
 	v := viewConnection(u)
 	want := connectionView{Name: "team-a", ControlPlane: "https://cp", ControlPlaneNamespace: "team-a", ClusterID: "c1", Summary: "1 mirrored",
 		Conditions: map[string]conditionView{"Ready": {Status: "True", Reason: "Ready", Message: "ok"}},
-		APIs:       []crdmirror.APIState{{Name: "kubernetesclusters.k8s.starter.org", Kind: "KubernetesCluster", Version: "v1alpha1", XRD: "x", State: "Mirrored"}}}
+		APIs:       []connection.APIState{{Name: "kubernetesclusters.k8s.starter.org", Kind: "KubernetesCluster", Version: "v1alpha1", XRD: "x", State: "Mirrored"}}}
 	if diff := cmp.Diff(want, v); diff != "" {
 		t.Errorf("viewConnection (-want +got):\n%s", diff)
 	}

@@ -30,7 +30,9 @@ import (
 
 	"github.com/mcp-connector/mcp-connector/conflict"
 	"github.com/mcp-connector/mcp-connector/crdmirror"
+	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
 	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/sync/orphan"
 )
 
 // UninstallOptions are the arguments and flags of `mcp-connector uninstall`.
@@ -245,7 +247,7 @@ func pollUntil(ctx context.Context, timeout time.Duration, f func() (bool, error
 // is left), the Lease, the release and the kubeconfig Secret install wrote.
 func (u *uninstall) removeRelease(ctx context.Context) error {
 	conn := &unstructured.Unstructured{}
-	conn.SetGroupVersionKind(crdmirror.ConnectionGVK)
+	conn.SetGroupVersionKind(connection.GVK)
 	conn.SetName(u.settings.Connection)
 	if err := u.app.Delete(ctx, conn); client.IgnoreNotFound(err) != nil && !meta.IsNoMatchError(err) {
 		return fmt.Errorf("delete Connection %s: %w", u.settings.Connection, err)
@@ -279,7 +281,7 @@ func (u *uninstall) removeRelease(ctx context.Context) error {
 // (another connector of this cluster may still use it).
 func (u *uninstall) removeConnectionCRD(ctx context.Context) error {
 	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(crdmirror.ConnectionGVK.GroupVersion().WithKind("ConnectionList"))
+	list.SetGroupVersionKind(connection.GVK.GroupVersion().WithKind("ConnectionList"))
 	err := u.app.List(ctx, list)
 	switch {
 	case meta.IsNoMatchError(err) || apierrors.IsNotFound(err):
@@ -293,7 +295,7 @@ func (u *uninstall) removeConnectionCRD(ctx context.Context) error {
 		}
 	}
 	crd := &apiextensionsv1.CustomResourceDefinition{}
-	crd.Name = crdmirror.ConnectionCRD().Name
+	crd.Name = connection.CRD().Name
 	if err := u.app.Delete(ctx, crd); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("delete CRD %s: %w", crd.Name, err)
 	}
@@ -350,7 +352,7 @@ func (u *uninstall) mirroredKinds(ctx context.Context) ([]claimKind, error) {
 	var out []claimKind
 	for i := range crds.Items {
 		crd := &crds.Items[i]
-		if conflict.ClassifyCRD(true, crd.Labels, u.settings.Connection) != conflict.LocalOurs || crd.Name == crdmirror.ConnectionCRD().Name {
+		if conflict.ClassifyCRD(true, crd.Labels, u.settings.Connection) != conflict.LocalOurs || crd.Name == connection.CRD().Name {
 			continue
 		}
 		out = append(out, claimKind{crd: crd, gvk: schema.GroupVersionKind{Group: crd.Spec.Group, Version: crdmirror.StorageVersion(crd), Kind: crd.Spec.Names.Kind}})
@@ -461,9 +463,9 @@ func noneMarked(ctx context.Context, cp client.Client, ns, clusterID string, k c
 // OrphanPatch is the merge patch that orphans a remote claim on uninstall:
 // the cluster-id label goes, the orphaned annotation says "uninstalled", the
 // local Secret name is recorded when known; everything else stays. It is
-// what a failed import undoes to (sync.MarkPatch).
+// what a failed import undoes to (orphan.MarkPatch).
 func OrphanPatch(localSecret string) ([]byte, error) {
-	return sync.MarkPatch("", localSecret, false)
+	return orphan.MarkPatch("", localSecret, false)
 }
 
 // eachPage lists objects page by page (500 at a time) and calls f for each.

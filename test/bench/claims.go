@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
 
@@ -115,7 +116,7 @@ func createClaims(ctx context.Context, dyn dynamic.Interface, claims []claimRef,
 // inSync says whether a local claim carries the connector's Synced=True
 // condition for its current generation.
 func inSync(u *unstructured.Unstructured) bool {
-	return u != nil && harness.CheckCondition(u, sync.ConditionSynced, "True") == nil
+	return u != nil && harness.CheckCondition(u, condition.Type, "True") == nil
 }
 
 func resources() []string {

@@ -12,8 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mcp-connector/mcp-connector/crdmirror"
+	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
 	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
+	"github.com/mcp-connector/mcp-connector/sync/controlplane"
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
 
@@ -48,13 +50,13 @@ func TestNamespaceHeldByOtherCluster(t *testing.T) {
 	// The Connection of the second app cluster says why it does not sync.
 	harness.Eventually(t, waitTimeout, func() error {
 		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(crdmirror.ConnectionGVK)
+		u.SetGroupVersionKind(connection.GVK)
 		if err := app2.Client.Get(ctx, client.ObjectKey{Name: sharedNamespace}, u); err != nil {
 			return err
 		}
-		c, ok := harness.GetCondition(u, crdmirror.ConditionReady)
-		if !ok || c.Status != "False" || c.Reason != sync.ReasonNamespaceHeld {
-			return fmt.Errorf("Connection Ready is %+v, want False/%s", c, sync.ReasonNamespaceHeld)
+		c, ok := harness.GetCondition(u, connection.ConditionReady)
+		if !ok || c.Status != "False" || c.Reason != condition.ReasonNamespaceHeld {
+			return fmt.Errorf("Connection Ready is %+v, want False/%s", c, condition.ReasonNamespaceHeld)
 		}
 		if !strings.Contains(c.Message, sharedClusterID) {
 			return fmt.Errorf("the message does not name the holder %q: %s", sharedClusterID, c.Message)
@@ -71,7 +73,7 @@ func TestNamespaceHeldByOtherCluster(t *testing.T) {
 	local := harness.NewExampleClaim(ns, "refused", 1)
 	create(t, app2.Client, local)
 	harness.WaitForObject(t, app2.Client, local.GroupVersionKind(), client.ObjectKeyFromObject(local), waitTimeout,
-		conditionReason(sync.ConditionSynced, sync.ReasonNamespaceHeld))
+		conditionReason(condition.Type, condition.ReasonNamespaceHeld))
 	remote := &unstructured.Unstructured{}
 	remote.SetGroupVersionKind(local.GroupVersionKind())
 	key := client.ObjectKey{Namespace: sharedNamespace, Name: sync.RemoteName(otherID, ns, local.GetName())}
@@ -79,7 +81,7 @@ func TestNamespaceHeldByOtherCluster(t *testing.T) {
 		t.Errorf("the refused cluster's claim reached the control plane (err %v)", err)
 	}
 	holder := &corev1.ConfigMap{}
-	if err := world.ControlPlane.Client.Get(ctx, client.ObjectKey{Namespace: sharedNamespace, Name: sync.HolderName}, holder); err != nil {
+	if err := world.ControlPlane.Client.Get(ctx, client.ObjectKey{Namespace: sharedNamespace, Name: controlplane.HolderName}, holder); err != nil {
 		t.Fatal(err)
 	}
 	for _, v := range holder.Data {
@@ -193,7 +195,7 @@ func TestAdoptionIsOptIn(t *testing.T) {
 	ref, _, _ := unstructured.NestedMap(bound.Object, "spec", "resourceRef")
 
 	create(t, world.App.Client, local)
-	waitLocal(t, local, conditionReason(sync.ConditionSynced, "ForeignObject"))
+	waitLocal(t, local, conditionReason(condition.Type, "ForeignObject"))
 
 	if err := world.App.Client.Patch(ctx, local.DeepCopy(), client.RawPatch("application/merge-patch+json",
 		[]byte(`{"metadata":{"annotations":{"mcp-connector.io/adopt":"true"}}}`))); err != nil {
@@ -248,11 +250,11 @@ func TestTakeoverNamespace(t *testing.T) {
 		t.Helper()
 		harness.Eventually(t, waitTimeout, func() error {
 			u := &unstructured.Unstructured{}
-			u.SetGroupVersionKind(crdmirror.ConnectionGVK)
+			u.SetGroupVersionKind(connection.GVK)
 			if err := env.Client.Get(ctx, client.ObjectKey{Name: cpNamespace}, u); err != nil {
 				return err
 			}
-			if c, ok := harness.GetCondition(u, crdmirror.ConditionReady); !ok || c.Status != status || c.Reason != reason {
+			if c, ok := harness.GetCondition(u, connection.ConditionReady); !ok || c.Status != status || c.Reason != reason {
 				return fmt.Errorf("Connection Ready is %+v, want %s/%s", c, status, reason)
 			}
 			return nil
@@ -260,7 +262,7 @@ func TestTakeoverNamespace(t *testing.T) {
 	}
 	holder := func() string {
 		cm := &corev1.ConfigMap{}
-		if err := world.ControlPlane.Client.Get(ctx, client.ObjectKey{Namespace: cpNamespace, Name: sync.HolderName}, cm); err != nil {
+		if err := world.ControlPlane.Client.Get(ctx, client.ObjectKey{Namespace: cpNamespace, Name: controlplane.HolderName}, cm); err != nil {
 			return err.Error()
 		}
 		for _, v := range cm.Data {
@@ -276,7 +278,7 @@ func TestTakeoverNamespace(t *testing.T) {
 	}
 	second, _ := start("app-second", "second", "--takeover-namespace")
 	connectionReady(second, "True", "Ready")
-	connectionReady(first, "False", sync.ReasonNamespaceHeld)
+	connectionReady(first, "False", condition.ReasonNamespaceHeld)
 	if h := holder(); h != "second" {
 		t.Errorf("holder is %q after the takeover, want second", h)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcp-connector/mcp-connector/conflict"
 	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
 
@@ -136,7 +137,7 @@ func create(t *testing.T, c client.Client, obj client.Object) {
 }
 
 func readyAndSynced(u *unstructured.Unstructured) error {
-	for _, typ := range []string{"Ready", "Synced", sync.ConditionSynced} {
+	for _, typ := range []string{"Ready", "Synced", condition.Type} {
 		if err := harness.CheckCondition(u, typ, "True"); err != nil {
 			return err
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mcp-connector/mcp-connector/conflict"
 	"github.com/mcp-connector/mcp-connector/crdmirror"
+	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
 
@@ -70,7 +71,7 @@ func TestClaimAPIMirrored(t *testing.T) {
 	})
 
 	waitConnection(t, func(status map[string]any) error {
-		return apiState(status, harness.ExampleClaimCRDName, crdmirror.StateMirrored)
+		return apiState(status, harness.ExampleClaimCRDName, connection.StateMirrored)
 	})
 	checkEditUserCanCreateClaims(t)
 }
@@ -100,9 +101,9 @@ func checkEditUserCanCreateClaims(t *testing.T) {
 	})
 }
 
-func connection(ctx context.Context) (*unstructured.Unstructured, error) {
+func getConnection(ctx context.Context) (*unstructured.Unstructured, error) {
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(crdmirror.ConnectionGVK)
+	u.SetGroupVersionKind(connection.GVK)
 	return u, world.App.Client.Get(ctx, client.ObjectKey{Name: sharedNamespace}, u)
 }
 
@@ -110,7 +111,7 @@ func connection(ctx context.Context) (*unstructured.Unstructured, error) {
 func waitConnection(t *testing.T, check func(status map[string]any) error) {
 	t.Helper()
 	harness.Eventually(t, waitTimeout, func() error {
-		u, err := connection(context.Background())
+		u, err := getConnection(context.Background())
 		if err != nil {
 			return err
 		}
@@ -266,7 +267,7 @@ func TestForeignCRDUntouched(t *testing.T) {
 	xrd := newXRD(group, xrdVersion("v1alpha1", true, map[string]any{"size": map[string]any{"type": "string"}}))
 	create(t, world.ControlPlane.Client, xrd)
 	deleteXRDOnCleanup(t, xrd)
-	waitConnection(t, func(status map[string]any) error { return apiState(status, crdName, crdmirror.StateRefused) })
+	waitConnection(t, func(status map[string]any) error { return apiState(status, crdName, connection.StateRefused) })
 	after := localCRD(t, crdName)
 	if after.ResourceVersion != before.ResourceVersion || after.Labels[conflict.LabelManaged] != "" {
 		t.Errorf("the foreign CRD was written: resourceVersion %s -> %s, labels %v", before.ResourceVersion, after.ResourceVersion, after.Labels)
@@ -286,7 +287,7 @@ func TestWithdrawnAPIKeepsCRDWhileClaimsRemain(t *testing.T) {
 	create(t, world.ControlPlane.Client, xrd)
 	deleteXRDOnCleanup(t, xrd)
 	waitMirrored(t, crdName)
-	waitConnection(t, func(status map[string]any) error { return apiState(status, crdName, crdmirror.StateMirrored) })
+	waitConnection(t, func(status map[string]any) error { return apiState(status, crdName, connection.StateMirrored) })
 
 	ns := harness.NewNamespace(t, world.App.Client)
 	w := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"size": "s"}}}
@@ -305,7 +306,7 @@ func TestWithdrawnAPIKeepsCRDWhileClaimsRemain(t *testing.T) {
 	if err := world.ControlPlane.Client.Delete(ctx, xrd); err != nil {
 		t.Fatal(err)
 	}
-	waitConnection(t, func(status map[string]any) error { return apiState(status, crdName, crdmirror.StateWithdrawn) })
+	waitConnection(t, func(status map[string]any) error { return apiState(status, crdName, connection.StateWithdrawn) })
 	localCRD(t, crdName) // still there
 	if err := world.App.Client.Get(ctx, client.ObjectKeyFromObject(w), w); err != nil {
 		t.Fatalf("the local claim of a withdrawn API was lost: %v", err)

@@ -27,8 +27,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
-	"github.com/mcp-connector/mcp-connector/crdmirror"
-	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
 
@@ -271,7 +271,7 @@ func (r *faultRig) getLocal(name string) (*unstructured.Unstructured, error) {
 // connectionStatus reads the status of the rig's Connection.
 func (r *faultRig) connectionStatus() (map[string]any, error) {
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(crdmirror.ConnectionGVK)
+	u.SetGroupVersionKind(connection.GVK)
 	if err := r.app.Client.Get(context.Background(), client.ObjectKey{Name: r.namespace}, u); err != nil {
 		return nil, err
 	}
@@ -580,7 +580,7 @@ var claimKind = `kind="` + harness.ExampleClaimKind + "." + harness.ExampleGroup
 var queueName = `name="claim-` + strings.ToLower(harness.ExampleClaimKind) + "." + harness.ExampleGroup + `"`
 
 func unreachable(u *unstructured.Unstructured) error {
-	return conditionReason(sync.ConditionSynced, sync.ReasonUnreachable)(u)
+	return conditionReason(condition.Type, condition.ReasonUnreachable)(u)
 }
 
 func hasFinalizer(u *unstructured.Unstructured) error {
@@ -613,7 +613,7 @@ func lastKnown(typ, status string) func(*unstructured.Unstructured) error {
 	}
 }
 
-func condition(typ, status string) func(*unstructured.Unstructured) error {
+func conditionIs(typ, status string) func(*unstructured.Unstructured) error {
 	return func(u *unstructured.Unstructured) error { return harness.CheckCondition(u, typ, status) }
 }
 
@@ -658,7 +658,7 @@ func testPartition(t *testing.T, mode harness.FaultMode) {
 	// Last-known status stays; our own condition says why. After the stale
 	// period (3 s with the blackhole), the copied Ready turns Unknown.
 	if mode == harness.FaultCut {
-		r.waitLocal(t, "kept", all(unreachable, condition("Ready", "True")))
+		r.waitLocal(t, "kept", all(unreachable, conditionIs("Ready", "True")))
 	} else {
 		r.waitLocal(t, "kept", unreachable)
 		checkStale(t, r, "kept")
@@ -746,7 +746,7 @@ func checkStale(t *testing.T, r *faultRig, name string) {
 		if err := harness.CheckCondition(u, "Ready", "Unknown"); err != nil {
 			return err
 		}
-		return conditionReason("Ready", sync.ReasonUnreachable)(u)
+		return conditionReason("Ready", condition.ReasonUnreachable)(u)
 	})
 	if err != nil {
 		t.Errorf("the last-known Ready did not turn Unknown after the stale period: %v", err)

@@ -10,7 +10,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
 
@@ -29,7 +29,7 @@ func TestLeaderKilledHandsOver(t *testing.T) {
 	holder := leaseHolder(t, r)
 	t.Logf("leader pid %d (lease holder %s), follower pid %d", leader.Pid(), holder, follower.Pid())
 	r.create(t, "before", 1)
-	r.waitLocal(t, "before", condition(sync.ConditionSynced, "True")) // the leader syncs; Ready is checked at the end
+	r.waitLocal(t, "before", conditionIs(condition.Type, "True")) // the leader syncs; Ready is checked at the end
 
 	if err := leader.Kill(); err != nil {
 		t.Fatal(err)

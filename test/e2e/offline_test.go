@@ -9,8 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mcp-connector/mcp-connector/crdmirror"
-	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
 
@@ -52,7 +52,7 @@ func TestControlPlaneOutage(t *testing.T) {
 		if err := harness.CheckCondition(u, "Ready", "True"); err != nil {
 			return fmt.Errorf("last-known Ready lost: %w", err)
 		}
-		return conditionReason(sync.ConditionSynced, sync.ReasonUnreachable)(u)
+		return conditionReason(condition.Type, condition.ReasonUnreachable)(u)
 	})
 	// Local writes are accepted.
 	created := harness.NewExampleClaim(ns, "created", 2)
@@ -63,7 +63,7 @@ func TestControlPlaneOutage(t *testing.T) {
 	if err := world.App.Client.Delete(ctx, deleted); err != nil {
 		t.Fatalf("delete during the outage: %v", err)
 	}
-	waitLocal(t, deleted, conditionReason(sync.ConditionSynced, sync.ReasonUnreachable))
+	waitLocal(t, deleted, conditionReason(condition.Type, condition.ReasonUnreachable))
 	if err := world.App.Client.Get(ctx, client.ObjectKeyFromObject(deleted), deleted.DeepCopy()); err != nil {
 		t.Fatalf("a claim deleted during the outage went before its remote claim: %v", err)
 	}
@@ -72,7 +72,7 @@ func TestControlPlaneOutage(t *testing.T) {
 		t.Fatalf("the mirrored CRD is gone during the outage: %v", err)
 	}
 	waitConnection(t, func(status map[string]any) error {
-		return apiState(status, harness.ExampleClaimCRDName, crdmirror.StateMirrored)
+		return apiState(status, harness.ExampleClaimCRDName, connection.StateMirrored)
 	})
 
 	restart()

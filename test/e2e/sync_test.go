@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcp-connector/mcp-connector/conflict"
 	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
 
@@ -283,7 +284,7 @@ func TestForeignRemoteClaimIsRefused(t *testing.T) {
 	t.Cleanup(func() { _ = world.ControlPlane.Client.Delete(context.Background(), foreign) })
 
 	create(t, world.App.Client, local)
-	waitLocal(t, local, conditionReason(sync.ConditionSynced, "ForeignObject"))
+	waitLocal(t, local, conditionReason(condition.Type, "ForeignObject"))
 	waitEvent(t, local, "ForeignObject")
 	r, err := remoteOf(ctx, local)
 	if err != nil {
@@ -313,7 +314,7 @@ func TestForeignLocalSecretIsKept(t *testing.T) {
 	create(t, world.App.Client, mine)
 	local := harness.NewExampleClaim(ns, "precious", 1)
 	create(t, world.App.Client, local)
-	waitLocal(t, local, conditionReason(sync.ConditionSynced, "SecretConflict"))
+	waitLocal(t, local, conditionReason(condition.Type, "SecretConflict"))
 	got := &corev1.Secret{}
 	if err := world.App.Client.Get(ctx, client.ObjectKeyFromObject(mine), got); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package sync
+package controlplane
 
 import (
 	"testing"
@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 )
 
 // gaugeValues gathers the value of each gauge, in order.
@@ -35,15 +37,15 @@ func TestObserveGate(t *testing.T) {
 		want  []float64 // reachable, ready, since, lastContact
 	}{
 		"Open": {
-			state: GateState{Open: true, Reachable: true, Reason: ReasonReady, Since: since, LastContact: since},
+			state: GateState{Open: true, Reachable: true, Reason: condition.ReasonReady, Since: since, LastContact: since},
 			want:  []float64{1, 1, 1700000000, 1700000000},
 		},
 		"Unreachable": {
-			state: GateState{Reason: ReasonUnreachable, Since: since, LastContact: contact},
+			state: GateState{Reason: condition.ReasonUnreachable, Since: since, LastContact: contact},
 			want:  []float64{0, 0, 1700000000, 1699999940},
 		},
 		"ReachableButHeld": {
-			state: GateState{Reachable: true, Reason: ReasonNamespaceHeld, Since: since, LastContact: since},
+			state: GateState{Reachable: true, Reason: condition.ReasonNamespaceHeld, Since: since, LastContact: since},
 			want:  []float64{1, 0, 1700000000, 1700000000},
 		},
 	}

@@ -1,4 +1,4 @@
-package crdmirror
+package connection
 
 import (
 	"slices"

@@ -1,4 +1,4 @@
-package sync
+package condition
 
 import (
 	"context"
@@ -33,13 +33,13 @@ var ClaimStates = []string{ClaimInSync, ClaimStale, ClaimInConflict, ClaimPendin
 // synced yet, no condition).
 func ClaimState(reason string) string {
 	switch reason {
-	case "Synced":
+	case ReasonSynced:
 		return ClaimInSync
 	case ReasonUnreachable, ReasonStarting, ReasonNamespaceHeld, ReasonNamespaceUnavailable, ReasonForbidden:
 		return ClaimStale
-	case "ForeignObject", "OwnedByOtherCluster", "NameCollision", "SecretConflict":
+	case ReasonForeignObject, ReasonOwnedByOtherCluster, ReasonNameCollision, ReasonSecretConflict:
 		return ClaimInConflict
-	case "Deleting", "RemoteDeleting":
+	case ReasonDeleting, ReasonRemoteDeleting:
 		return ClaimDeleting
 	case "":
 		return ClaimPending
@@ -52,7 +52,7 @@ func ClaimState(reason string) string {
 func SyncedReason(u *unstructured.Unstructured) string {
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	for _, raw := range conds {
-		if m, ok := raw.(map[string]any); ok && m["type"] == ConditionSynced {
+		if m, ok := raw.(map[string]any); ok && m["type"] == Type {
 			r, _ := m["reason"].(string)
 			return r
 		}

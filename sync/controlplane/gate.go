@@ -1,18 +1,10 @@
-package sync
+package controlplane
 
 import (
 	gosync "sync"
 	"time"
-)
 
-// Reasons the gate gives, used in conditions of claims and of the Connection.
-const (
-	ReasonReady                = "Ready"
-	ReasonUnreachable          = "ControlPlaneUnreachable"
-	ReasonNamespaceHeld        = "NamespaceHeldByOtherCluster"
-	ReasonNamespaceUnavailable = "NamespaceUnavailable"
-	ReasonForbidden            = "Forbidden"
-	ReasonStarting             = "Starting"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 )
 
 // GateState says whether syncing into the control plane may go on.
@@ -22,7 +14,7 @@ type GateState struct {
 	Open bool
 	// Reachable is true when the last probe got any answer from the API server.
 	Reachable bool
-	// Reason and Message explain a closed gate; Reason is ReasonReady when open.
+	// Reason and Message explain a closed gate; Reason is condition.ReasonReady when open.
 	Reason  string
 	Message string
 	// Since is when Open or Reason last changed.
@@ -41,7 +33,7 @@ type Gate struct {
 
 // NewGate returns a closed gate waiting for its first probe.
 func NewGate(now time.Time) *Gate {
-	return &Gate{state: GateState{Reason: ReasonStarting, Message: "waiting for the first contact with the control plane", Since: now}}
+	return &Gate{state: GateState{Reason: condition.ReasonStarting, Message: "waiting for the first contact with the control plane", Since: now}}
 }
 
 // State returns the current state.

@@ -1,4 +1,4 @@
-package sync
+package controlplane
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 )
 
 // HolderName is the ConfigMap in the control-plane namespace that records
@@ -98,9 +99,9 @@ func (m *Monitor) Probe(ctx context.Context) GateState {
 	h := conflict.ClassifyHolder(cm.Data[holderKey], m.ClusterID)
 	switch {
 	case h == conflict.HolderUs:
-		return GateState{Open: true, Reachable: true, Reason: ReasonReady, Message: "control plane reachable; namespace " + m.Namespace + " held by this cluster"}
+		return GateState{Open: true, Reachable: true, Reason: condition.ReasonReady, Message: "control plane reachable; namespace " + m.Namespace + " held by this cluster"}
 	case !conflict.MayHold(h, m.Takeover):
-		return GateState{Reachable: true, Reason: ReasonNamespaceHeld, Message: fmt.Sprintf(
+		return GateState{Reachable: true, Reason: condition.ReasonNamespaceHeld, Message: fmt.Sprintf(
 			"control-plane namespace %s is held by app cluster %q; refusing to sync (use --takeover-namespace to take it deliberately)", m.Namespace, cm.Data[holderKey])}
 	}
 	return m.claim(ctx, cm)
@@ -130,7 +131,7 @@ func (m *Monitor) claim(ctx context.Context, existing *corev1.ConfigMap) GateSta
 	if err != nil {
 		return stateForError(err, m.Namespace)
 	}
-	return GateState{Open: true, Reachable: true, Reason: ReasonReady, Message: "control plane reachable; namespace " + m.Namespace + " held by this cluster"}
+	return GateState{Open: true, Reachable: true, Reason: condition.ReasonReady, Message: "control plane reachable; namespace " + m.Namespace + " held by this cluster"}
 }
 
 func (m *Monitor) createNamespace(ctx context.Context) error {
@@ -147,18 +148,18 @@ func (m *Monitor) createNamespace(ctx context.Context) error {
 func stateForError(err error, ns string) GateState {
 	var status apierrors.APIStatus
 	if !errors.As(err, &status) {
-		return GateState{Reason: ReasonUnreachable, Message: "control plane unreachable: " + err.Error()}
+		return GateState{Reason: condition.ReasonUnreachable, Message: "control plane unreachable: " + err.Error()}
 	}
 	switch {
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		return GateState{Reachable: true, Reason: ReasonForbidden, Message: fmt.Sprintf(
+		return GateState{Reachable: true, Reason: condition.ReasonForbidden, Message: fmt.Sprintf(
 			"control plane refused our credentials for namespace %s: %v", ns, err)}
 	case apierrors.IsNotFound(err):
-		return GateState{Reachable: true, Reason: ReasonNamespaceUnavailable, Message: fmt.Sprintf(
+		return GateState{Reachable: true, Reason: condition.ReasonNamespaceUnavailable, Message: fmt.Sprintf(
 			"control-plane namespace %s does not exist: %v", ns, err)}
 	case apierrors.IsServiceUnavailable(err), apierrors.IsTimeout(err), apierrors.IsServerTimeout(err),
 		apierrors.IsInternalError(err), apierrors.IsTooManyRequests(err):
-		return GateState{Reason: ReasonUnreachable, Message: "control plane unavailable: " + err.Error()}
+		return GateState{Reason: condition.ReasonUnreachable, Message: "control plane unavailable: " + err.Error()}
 	}
-	return GateState{Reachable: true, Reason: ReasonNamespaceUnavailable, Message: "control plane answered: " + err.Error()}
+	return GateState{Reachable: true, Reason: condition.ReasonNamespaceUnavailable, Message: "control plane answered: " + err.Error()}
 }

@@ -1,11 +1,12 @@
-package crdmirror
+package connection
 
 import (
 	"context"
 
 	"fmt"
-	"github.com/cenkalti/backoff/v4"
 	"time"
+
+	"github.com/cenkalti/backoff/v4"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,12 +19,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
-	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
+	"github.com/mcp-connector/mcp-connector/sync/controlplane"
 )
 
-// ConnectionGVK is the connector's own status resource in the app cluster:
+// GVK is the connector's own status resource in the app cluster:
 // one cluster-scoped Connection per connector.
-var ConnectionGVK = schema.GroupVersionKind{Group: "mcp-connector.io", Version: "v1alpha1", Kind: "Connection"}
+var GVK = schema.GroupVersionKind{Group: "mcp-connector.io", Version: "v1alpha1", Kind: "Connection"}
 
 // Connection conditions.
 const (
@@ -32,8 +34,8 @@ const (
 	ConditionMirrored  = "APIsMirrored"
 )
 
-// ConnectionCRD is the CRD of the Connection resource.
-func ConnectionCRD() *apiextensionsv1.CustomResourceDefinition {
+// CRD is the CRD of the Connection resource.
+func CRD() *apiextensionsv1.CustomResourceDefinition {
 	obj := apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: ptrTo(true)}
 	col := func(name, typ, path string) apiextensionsv1.CustomResourceColumnDefinition {
 		return apiextensionsv1.CustomResourceColumnDefinition{Name: name, Type: typ, JSONPath: path}
@@ -42,11 +44,11 @@ func ConnectionCRD() *apiextensionsv1.CustomResourceDefinition {
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"},
 		ObjectMeta: metav1.ObjectMeta{Name: "connections.mcp-connector.io", Labels: map[string]string{conflict.LabelManaged: "true"}},
 		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: ConnectionGVK.Group, Scope: apiextensionsv1.ClusterScoped,
+			Group: GVK.Group, Scope: apiextensionsv1.ClusterScoped,
 			Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: "Connection", ListKind: "ConnectionList",
 				Plural: "connections", Singular: "connection", ShortNames: []string{"mcpconn"}},
 			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
-				Name: ConnectionGVK.Version, Served: true, Storage: true,
+				Name: GVK.Version, Served: true, Storage: true,
 				Subresources: &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}},
 				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
 					Type: "object", Description: "Connection reports one mcp-connector: the control plane it mirrors, the claim APIs it mirrors, refuses or keeps, and whether the control plane answers.",
@@ -75,7 +77,7 @@ type Reporter struct {
 	ControlPlane string
 	Namespace    string
 	ClusterID    string
-	Gate         *sync.Gate
+	Gate         *controlplane.Gate
 	States       *States
 }
 
@@ -122,7 +124,7 @@ func (r *Reporter) Start(ctx context.Context) error {
 const reportInterval = 30 * time.Second
 
 // countClaims counts the local claims of every mirrored API, from the cache,
-// by sync.ClaimState. nil means the counts are not known now.
+// by condition.ClaimState. nil means the counts are not known now.
 func (r *Reporter) countClaims(ctx context.Context) map[string]int {
 	total := map[string]int{}
 	for _, a := range r.States.List() {
@@ -130,7 +132,7 @@ func (r *Reporter) countClaims(ctx context.Context) map[string]int {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		counts, err := sync.CountClaims(cctx, r.Client, a.GVK(), 0)
+		counts, err := condition.CountClaims(cctx, r.Client, a.GVK(), 0)
 		cancel()
 		if err != nil {
 			log.FromContext(ctx).V(1).Info("Cannot count claims", "api", a.Name, "error", err.Error())
@@ -145,7 +147,7 @@ func (r *Reporter) countClaims(ctx context.Context) map[string]int {
 
 // EnsureCRD installs or updates the Connection CRD.
 func EnsureCRD(ctx context.Context, c client.Client) error {
-	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ConnectionCRD())
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(CRD())
 	if err != nil {
 		return err
 	}
@@ -157,7 +159,7 @@ func EnsureCRD(ctx context.Context, c client.Client) error {
 
 func (r *Reporter) ensure(ctx context.Context) error {
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(ConnectionGVK)
+	u.SetGroupVersionKind(GVK)
 	u.SetName(r.Name)
 	u.Object["spec"] = map[string]any{"controlPlane": r.ControlPlane, "controlPlaneNamespace": r.Namespace, "clusterID": r.ClusterID}
 	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
@@ -168,7 +170,7 @@ func (r *Reporter) ensure(ctx context.Context) error {
 
 func (r *Reporter) writeStatus(ctx context.Context) error {
 	cur := &unstructured.Unstructured{}
-	cur.SetGroupVersionKind(ConnectionGVK)
+	cur.SetGroupVersionKind(GVK)
 	if err := r.Client.Get(ctx, types.NamespacedName{Name: r.Name}, cur); err != nil {
 		if apierrors.IsNotFound(err) {
 			return r.ensure(ctx)
@@ -176,10 +178,15 @@ func (r *Reporter) writeStatus(ctx context.Context) error {
 		return err
 	}
 	old, _, _ := unstructured.NestedMap(cur.Object, "status")
-	want := ConnectionStatus(r.Gate.State(), r.States.List(), r.countClaims(ctx), old)
+	want := Status(r.Gate.State(), r.States.List(), r.countClaims(ctx), old)
 	if conflict.EqualJSON(normalize(old), normalize(want)) {
 		return nil
 	}
 	cur.Object["status"] = want
 	return r.Client.Status().Update(ctx, cur)
 }
+
+// FieldManager owns the Connection CRD, the Connection and its status.
+const FieldManager = "mcp-connector-connection"
+
+func ptrTo[T any](v T) *T { return &v }

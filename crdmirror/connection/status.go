@@ -1,4 +1,4 @@
-package crdmirror
+package connection
 
 import (
 	"encoding/json"
@@ -8,14 +8,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/mcp-connector/mcp-connector/sync"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
+	"github.com/mcp-connector/mcp-connector/sync/controlplane"
 )
 
-// ConnectionStatus computes the Connection status from the gate, the API
-// states and the local claims counted by sync.ClaimState (nil: not known
+// Status computes the Connection status from the gate, the API
+// states and the local claims counted by condition.ClaimState (nil: not known
 // now, the old counts stay). old is the current status: condition transition
 // times are kept when a condition did not change, so the result is stable.
-func ConnectionStatus(gate sync.GateState, apis []APIState, claims map[string]int, old map[string]any) map[string]any {
+func Status(gate controlplane.GateState, apis []APIState, claims map[string]int, old map[string]any) map[string]any {
 	counts := map[string]int{}
 	list := make([]any, 0, len(apis))
 	for _, a := range apis {
@@ -50,11 +51,11 @@ func ConnectionStatus(gate sync.GateState, apis []APIState, claims map[string]in
 	}
 	if claims != nil {
 		counts := map[string]any{}
-		for _, st := range sync.ClaimStates {
+		for _, st := range condition.ClaimStates {
 			counts[claimKey(st)] = int64(claims[st])
 		}
 		status["claims"] = counts
-		status["claimsSummary"] = sync.SummarizeClaims(claims)
+		status["claimsSummary"] = condition.SummarizeClaims(claims)
 	} else if old != nil {
 		for _, k := range []string{"claims", "claimsSummary"} {
 			if v, ok := old[k]; ok {
@@ -97,7 +98,7 @@ func lower(s string) string {
 	return string(b)
 }
 
-func reachReason(g sync.GateState) string {
+func reachReason(g controlplane.GateState) string {
 	if g.Reachable {
 		return "Reachable"
 	}

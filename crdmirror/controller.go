@@ -2,6 +2,7 @@ package crdmirror
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -45,6 +46,9 @@ type Options struct {
 func SetupWithManager(mgr manager.Manager, opts Options) error {
 	opts.retry = make(chan string, 16)
 	r := &Reconciler{Options: opts, syncers: newSyncers()}
+	if err := mgr.Add(r.syncers); err != nil {
+		return fmt.Errorf("add claim syncers to the manager: %w", err)
+	}
 	xrd := &unstructured.Unstructured{}
 	xrd.SetGroupVersionKind(XRDGVK)
 	remoteCRD := &metav1.PartialObjectMetadata{}
@@ -95,7 +99,7 @@ func (r *Reconciler) xrdOfLocalCRD(_ context.Context, o client.Object) []reconci
 // mirror, when the gate opens or the control plane becomes reachable: work
 // skipped during an outage resumes.
 func (r *Reconciler) onGateOpen(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-	ch := r.Clusters.Gate.Subscribe()
+	ch := r.Clusters.Gate.Subscribe(ctx)
 	go func() {
 		for {
 			select {

@@ -110,13 +110,13 @@ func (r *Reconciler) mirror(ctx context.Context, xrdName, crdName string) (recon
 		return reconcile.Result{}, err
 	}
 	if class == conflict.LocalForeign {
-		return reconcile.Result{}, r.refuse(state, "a CRD of this name already exists in the app cluster and is not managed by this connector; it was left untouched")
+		return reconcile.Result{}, r.refuse(ctx, state, "a CRD of this name already exists in the app cluster and is not managed by this connector; it was left untouched")
 	}
 	if local, err = r.applyCRD(ctx, remote, local, xrdName); err != nil {
 		if apierrors.IsInvalid(err) {
 			// The app cluster's API server rejects the CRD: retrying the same
 			// CRD cannot help. A change of the XRD or its CRD requeues it.
-			return reconcile.Result{}, r.refuse(state, "the app cluster's API server rejects the mirrored CRD: "+err.Error())
+			return reconcile.Result{}, r.refuse(ctx, state, "the app cluster's API server rejects the mirrored CRD: "+err.Error())
 		}
 		r.States.Set(pending(state, "cannot write the mirrored CRD in the app cluster (retrying): "+err.Error()))
 		return reconcile.Result{}, err
@@ -156,10 +156,10 @@ func pending(s connection.APIState, msg string) connection.APIState {
 	return s
 }
 
-func (r *Reconciler) refuse(s connection.APIState, msg string) error {
+func (r *Reconciler) refuse(ctx context.Context, s connection.APIState, msg string) error {
 	s.State, s.Message = connection.StateRefused, msg
 	r.States.Set(s)
-	log.Log.Info("Refusing to mirror claim API", "crd", s.Name, "reason", msg)
+	log.FromContext(ctx).Info("Refusing to mirror claim API", "crd", s.Name, "reason", msg)
 	return nil
 }
 
@@ -235,8 +235,12 @@ func (r *Reconciler) withdraw(ctx context.Context, xrdName string) (reconcile.Re
 		}
 		return reconcile.Result{}, err
 	}
+	// Withdrawn first: the Connection stops counting the kind's claims
+	// (a count from the cache would start its informer again).
+	state := connection.APIState{Name: crd.Name, Kind: crd.Spec.Names.Kind, Version: StorageVersion(crd), XRD: xrdName,
+		State: connection.StateWithdrawn, Message: "the control plane withdrew this API"}
+	r.States.Set(state)
 	r.syncers.stop(crd.Name)
-	state := connection.APIState{Name: crd.Name, Kind: crd.Spec.Names.Kind, Version: StorageVersion(crd), XRD: xrdName, State: connection.StateWithdrawn}
 	n, err := r.releaseClaims(ctx, crd)
 	if !conflict.MayDeleteCRD(conflict.LocalOurs, true, n, err == nil) {
 		state.Message = fmt.Sprintf("the control plane withdrew this API; the CRD is kept while %d local claims remain (delete them to remove it)", n)

@@ -2,6 +2,7 @@ package crdmirror
 
 import (
 	"context"
+	"errors"
 	gosync "sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -10,17 +11,47 @@ import (
 	"github.com/mcp-connector/mcp-connector/sync"
 )
 
-// syncers are the running per-kind syncers, by claim CRD name.
+// syncers are the running per-kind syncers, by claim CRD name. It is a
+// manager Runnable: the syncers run on its context, which lives as long as
+// the manager (and leadership), not on the context of the reconcile that
+// started them; when it ends, every syncer is stopped.
 type syncers struct {
 	mu      gosync.Mutex
 	running map[string]*sync.Syncer
+	base    context.Context
+	started chan struct{}
 }
 
-func newSyncers() *syncers { return &syncers{running: map[string]*sync.Syncer{}} }
+func newSyncers() *syncers {
+	return &syncers{running: map[string]*sync.Syncer{}, started: make(chan struct{})}
+}
+
+// NeedLeaderElection: syncers run on the leader only, like the mirror.
+func (s *syncers) NeedLeaderElection() bool { return true }
+
+// Start holds the syncers' context until the manager stops, then stops them.
+func (s *syncers) Start(ctx context.Context) error {
+	s.mu.Lock()
+	s.base = ctx
+	close(s.started)
+	s.mu.Unlock()
+	<-ctx.Done()
+	s.stopAll()
+	return nil
+}
+
+// errNotStarted: a reconcile came before the manager started the syncers.
+var errNotStarted = errors.New("claim syncers are not started yet")
 
 // ensure runs a syncer for gvk under name, restarting it when the version
 // changed or it stopped on its own. onExit is called if it stops by itself.
+// ctx is only waited on; the syncer runs on the syncers' own context.
 func (s *syncers) ensure(ctx context.Context, name string, gvk schema.GroupVersionKind, cfg sync.Config, cl sync.Clusters, onExit func()) error {
+	select {
+	case <-s.started:
+	case <-ctx.Done():
+		return errNotStarted
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur, ok := s.running[name]; ok {
@@ -33,7 +64,7 @@ func (s *syncers) ensure(ctx context.Context, name string, gvk schema.GroupVersi
 			cur.Stop()
 		}
 	}
-	sy, err := sync.Start(ctx, cfg, cl, gvk)
+	sy, err := sync.Start(s.base, cfg, cl, gvk)
 	if err != nil {
 		return err
 	}
@@ -41,7 +72,7 @@ func (s *syncers) ensure(ctx context.Context, name string, gvk schema.GroupVersi
 	log.FromContext(ctx).Info("Started claim syncer", "gvk", gvk.String())
 	go func() {
 		select {
-		case <-ctx.Done():
+		case <-s.base.Done():
 		case <-sy.Done():
 			onExit()
 		}
@@ -49,11 +80,21 @@ func (s *syncers) ensure(ctx context.Context, name string, gvk schema.GroupVersi
 	return nil
 }
 
-// stop ends the syncer of a kind, if one runs.
+// stop ends the syncer of a kind, if one runs, and waits until it released
+// everything it started.
 func (s *syncers) stop(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur, ok := s.running[name]; ok {
+		cur.Stop()
+		delete(s.running, name)
+	}
+}
+
+func (s *syncers) stopAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, cur := range s.running {
 		cur.Stop()
 		delete(s.running, name)
 	}

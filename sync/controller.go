@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -24,16 +25,20 @@ import (
 )
 
 // Syncer keeps the claims of one kind in step. Start it when the kind's CRD
-// exists on both sides; Stop it when the kind goes away.
+// exists on both sides; Stop it when the kind goes away. What it starts, it
+// stops: its workers, its event handlers, its gate subscription and the
+// informers of its kind in both caches.
 type Syncer struct {
 	GVK    schema.GroupVersionKind
+	cl     Clusters
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   gosync.Once
 }
 
 // Start builds the per-kind controller and runs it until Stop or ctx ends.
-// The caches of both clusters must already be running (the manager started).
+// ctx must be long-lived (the syncer runs on it, not on the context of a
+// reconcile). The caches of both clusters must already be running.
 func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersionKind) (*Syncer, error) {
 	r := newReconciler(cfg, cl, gvk)
 	name := "claim-" + strings.ToLower(gvk.Kind) + "." + gvk.Group
@@ -47,21 +52,41 @@ func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersion
 		return nil, fmt.Errorf("create syncer for %s: %w", gvk, err)
 	}
 	if err := watch(c, r); err != nil {
-		return nil, fmt.Errorf("watch %s: %w", gvk, err)
+		return nil, fmt.Errorf("watch claims of %s: %w", gvk, err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(log.IntoContext(ctx, log.FromContext(ctx).WithValues("gvk", gvk.String())))
+	s := &Syncer{GVK: gvk, cl: cl, cancel: cancel, done: make(chan struct{})}
 	go r.importOrphans(ctx) // claims an uninstall of this cluster left behind come back (importer.go)
-	s := &Syncer{GVK: gvk, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		if err := c.Start(ctx); err != nil {
-			log.FromContext(ctx).Error(err, "Syncer stopped", "gvk", gvk.String())
-		}
-	}()
+	go s.run(ctx, c)
 	return s, nil
 }
 
-// Stop ends the syncer and waits for its workers to finish.
+// run runs the controller; when it ends, for whatever reason, the kind's
+// informers go too.
+func (s *Syncer) run(ctx context.Context, c controller.Controller) {
+	defer close(s.done)
+	defer s.removeInformers(ctx)
+	if err := c.Start(ctx); err != nil {
+		log.FromContext(ctx).Error(err, "Syncer stopped")
+	}
+}
+
+// removeInformers stops the informers of the syncer's kind in both caches,
+// so that a withdrawn kind is no longer listed and watched. The Secret
+// informers are shared by every syncer and stay (its handlers are gone).
+func (s *Syncer) removeInformers(ctx context.Context) {
+	logger := log.FromContext(ctx)
+	for side, c := range map[string]cache.Cache{"local": s.cl.Local.GetCache(), "remote": s.cl.Remote.GetCache()} {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(s.GVK)
+		if err := c.RemoveInformer(context.WithoutCancel(ctx), u); err != nil {
+			logger.Info("Cannot remove informer of a stopped syncer", "cluster", side, "error", err.Error())
+		}
+	}
+}
+
+// Stop ends the syncer and waits until its workers finished and its
+// informers are gone.
 func (s *Syncer) Stop() {
 	s.once.Do(s.cancel)
 	<-s.done
@@ -71,16 +96,17 @@ func (s *Syncer) Stop() {
 func (s *Syncer) Done() <-chan struct{} { return s.done }
 
 // watch wires the four event sources: local claims, remote claims, remote
-// connection Secrets and our local Secrets, plus gate changes. The control
-// plane's sources do not hold up the start: an app cluster whose control plane
-// is away still gets its local claims handled (finalizers, conditions).
+// connection Secrets and our local Secrets, plus gate changes. Each removes
+// its event handler when the syncer stops. The control plane's sources do
+// not hold up the start: an app cluster whose control plane is away still
+// gets its local claims handled (finalizers, conditions).
 func watch(c controller.Controller, r *reconciler) error {
 	local, remote := r.newLocal(), r.newRemote()
 	srcs := []source.Source{
-		source.Kind(r.cl.Local.GetCache(), client.Object(local), &handler.EnqueueRequestForObject{}),
-		controlplane.NonBlocking(source.Kind(r.cl.Remote.GetCache(), client.Object(remote), handler.EnqueueRequestsFromMapFunc(r.mapRemote))),
-		controlplane.NonBlocking(source.Kind(r.cl.Remote.GetCache(), client.Object(&corev1.Secret{}), handler.EnqueueRequestsFromMapFunc(r.mapRemoteSecret))),
-		source.Kind(r.cl.Local.GetCache(), client.Object(&corev1.Secret{}), handler.EnqueueRequestsFromMapFunc(r.mapLocalSecret)),
+		newKindSource(r.cl.Local.GetCache(), local, &handler.EnqueueRequestForObject{}),
+		controlplane.NonBlocking(newKindSource(r.cl.Remote.GetCache(), remote, handler.EnqueueRequestsFromMapFunc(r.mapRemote))),
+		controlplane.NonBlocking(newKindSource(r.cl.Remote.GetCache(), &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.mapRemoteSecret))),
+		newKindSource(r.cl.Local.GetCache(), &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.mapLocalSecret)),
 		source.Func(r.onGateChange),
 	}
 	for _, s := range srcs {
@@ -126,7 +152,7 @@ func (r *reconciler) mapLocalSecret(_ context.Context, o client.Object) []reconc
 // onGateChange requeues every local claim of the kind whenever the gate opens
 // or closes, so that conditions follow and pending work resumes.
 func (r *reconciler) onGateChange(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-	ch := r.cl.Gate.Subscribe()
+	ch := r.cl.Gate.Subscribe(ctx)
 	go func() {
 		for {
 			select {
@@ -144,7 +170,7 @@ func (r *reconciler) enqueueAll(ctx context.Context, q workqueue.TypedRateLimiti
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(r.gvk.GroupVersion().WithKind(r.gvk.Kind + "List"))
 	if err := r.cl.localClient().List(ctx, list); err != nil {
-		log.FromContext(ctx).Error(err, "List local claims after a control-plane change", "gvk", r.gvk.String())
+		log.FromContext(ctx).Error(err, "List local claims after a control-plane change")
 		return
 	}
 	for i := range list.Items {

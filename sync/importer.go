@@ -29,7 +29,7 @@ func (r *reconciler) importOrphans(ctx context.Context) {
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("gvk", r.gvk.String()))
 	bo := backoff.NewExponentialBackOff()
 	bo.MaxElapsedTime, bo.MaxInterval = 0, time.Minute
-	gate := r.cl.Gate.Subscribe()
+	gate := r.cl.Gate.Subscribe(ctx)
 	for {
 		for !r.cl.Gate.State().Open {
 			select {

@@ -2,6 +2,7 @@ package connection
 
 import (
 	"context"
+	gosync "sync"
 
 	"fmt"
 	"time"
@@ -68,8 +69,8 @@ func CRD() *apiextensionsv1.CustomResourceDefinition {
 }
 
 // Reporter keeps the Connection resource current: its spec at start, its
-// status whenever the gate or an API's state changes. It writes nothing
-// while nothing changes.
+// status whenever the gate, an API's state or a local claim's state changes.
+// It writes nothing while nothing changes.
 type Reporter struct {
 	Client client.Client
 	// Name of the Connection.
@@ -79,15 +80,49 @@ type Reporter struct {
 	ClusterID    string
 	Gate         *controlplane.Gate
 	States       *States
+
+	claimsOnce gosync.Once
+	claims     chan struct{}
 }
 
 // NeedLeaderElection: only the leader reports.
 func (r *Reporter) NeedLeaderElection() bool { return true }
 
+// ClaimsChanged tells the reporter that a local claim changed state (or went
+// away). It never blocks; changes within ClaimsCoalesce make one recount.
+func (r *Reporter) ClaimsChanged() {
+	select {
+	case r.claimsChan() <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Reporter) claimsChan() chan struct{} {
+	r.claimsOnce.Do(func() { r.claims = make(chan struct{}, 1) })
+	return r.claims
+}
+
 // Start installs the Connection CRD, writes the Connection and then its
 // status on every change. Failures are retried with backoff: reporting must
 // never stop the connector.
 func (r *Reporter) Start(ctx context.Context) error {
+	if !r.install(ctx) {
+		return nil // ctx ended
+	}
+	gate := r.Gate.Subscribe(ctx)
+	for {
+		if err := r.writeStatus(ctx); err != nil {
+			log.FromContext(ctx).Error(err, "Cannot update the Connection status", "connection", r.Name)
+		}
+		if !r.next(ctx, gate) {
+			return nil
+		}
+	}
+}
+
+// install writes the CRD and the Connection, retrying with backoff; false
+// when ctx ended first.
+func (r *Reporter) install(ctx context.Context) bool {
 	bo := backoff.NewExponentialBackOff()
 	bo.MaxElapsedTime = 0
 	bo.MaxInterval = 30 * time.Second
@@ -99,33 +134,47 @@ func (r *Reporter) Start(ctx context.Context) error {
 	}, backoff.WithContext(bo, ctx), func(err error, wait time.Duration) {
 		log.FromContext(ctx).Info("Cannot write the Connection yet, retrying", "error", err.Error(), "retryIn", wait.Round(time.Millisecond))
 	})
-	if err != nil {
-		return nil // ctx ended
-	}
-	gate := r.Gate.Subscribe()
-	for {
-		if err := r.writeStatus(ctx); err != nil && !apierrors.IsConflict(err) {
-			log.FromContext(ctx).Error(err, "Update Connection status", "connection", r.Name)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-gate:
-		case <-r.States.Changed():
-		case <-time.After(reportInterval):
-			// Claim counts, and a status someone else edited; writes only on
-			// a difference.
-		}
-	}
+	return err == nil
 }
 
-// reportInterval is how often the Connection's claim counts are refreshed
-// without another change; a pass that finds them unchanged writes nothing.
-const reportInterval = 30 * time.Second
+// next waits for the next reason to look at the status again: the gate, an
+// API's state, claims (coalesced: a burst of changes is one recount), or the
+// periodic refresh. false when ctx ended.
+func (r *Reporter) next(ctx context.Context, gate <-chan struct{}) bool {
+	wait := func(d time.Duration) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(d):
+			return true
+		}
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-gate:
+	case <-r.States.Changed():
+	case <-r.claimsChan():
+		return wait(ClaimsCoalesce)
+	case <-time.After(reportInterval):
+	}
+	return true
+}
+
+// ClaimsCoalesce is how long the reporter collects claim changes before it
+// recounts: the Connection follows claims within about this long, and a
+// thousand claims becoming Ready together cost one status write, not a
+// thousand.
+const ClaimsCoalesce = time.Second
+
+// reportInterval is how often the Connection is looked at without any
+// change (a status someone else edited is put back); a pass that finds
+// nothing different writes nothing.
+const reportInterval = 5 * time.Minute
 
 // countClaims counts the local claims of every mirrored API, from the cache,
-// by condition.ClaimState. nil means the counts are not known now.
-func (r *Reporter) countClaims(ctx context.Context) map[string]int {
+// by condition.ClaimState.
+func (r *Reporter) countClaims(ctx context.Context) (map[string]int, error) {
 	total := map[string]int{}
 	for _, a := range r.States.List() {
 		if a.State != StateMirrored {
@@ -135,14 +184,13 @@ func (r *Reporter) countClaims(ctx context.Context) map[string]int {
 		counts, err := condition.CountClaims(cctx, r.Client, a.GVK(), 0)
 		cancel()
 		if err != nil {
-			log.FromContext(ctx).V(1).Info("Cannot count claims", "api", a.Name, "error", err.Error())
-			return nil
+			return nil, fmt.Errorf("count claims of %s: %w", a.Name, err)
 		}
 		for k, v := range counts {
 			total[k] += v
 		}
 	}
-	return total
+	return total, nil
 }
 
 // EnsureCRD installs or updates the Connection CRD.
@@ -168,6 +216,9 @@ func (r *Reporter) ensure(ctx context.Context) error {
 	return nil
 }
 
+// writeStatus computes the status and applies it, under FieldManager and
+// with no resourceVersion, when it differs from the Connection's. Claims that
+// cannot be counted keep their old counts, and the error is returned.
 func (r *Reporter) writeStatus(ctx context.Context) error {
 	cur := &unstructured.Unstructured{}
 	cur.SetGroupVersionKind(GVK)
@@ -175,15 +226,21 @@ func (r *Reporter) writeStatus(ctx context.Context) error {
 		if apierrors.IsNotFound(err) {
 			return r.ensure(ctx)
 		}
-		return err
+		return fmt.Errorf("read Connection %s: %w", r.Name, err)
 	}
 	old, _, _ := unstructured.NestedMap(cur.Object, "status")
-	want := Status(r.Gate.State(), r.States.List(), r.countClaims(ctx), old)
+	claims, countErr := r.countClaims(ctx)
+	want := Status(r.Gate.State(), r.States.List(), claims, old)
 	if conflict.EqualJSON(normalize(old), normalize(want)) {
-		return nil
+		return countErr
 	}
-	cur.Object["status"] = want
-	return r.Client.Status().Update(ctx, cur)
+	u := &unstructured.Unstructured{Object: map[string]any{"status": want}}
+	u.SetGroupVersionKind(GVK)
+	u.SetName(r.Name)
+	if err := r.Client.Status().Patch(ctx, u, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply Connection %s status: %w", r.Name, err)
+	}
+	return countErr
 }
 
 // FieldManager owns the Connection CRD, the Connection and its status.

@@ -1,6 +1,8 @@
 package controlplane
 
 import (
+	"context"
+	"slices"
 	gosync "sync"
 	"time"
 
@@ -44,13 +46,28 @@ func (g *Gate) State() GateState {
 }
 
 // Subscribe returns a channel that receives a value after each change of
-// Open, Reachable or Reason. Slow readers miss intermediate changes, never the last.
-func (g *Gate) Subscribe() <-chan struct{} {
+// Open, Reachable or Reason, until ctx ends; then the subscription is
+// dropped. Slow readers miss intermediate changes, never the last.
+func (g *Gate) Subscribe(ctx context.Context) <-chan struct{} {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	ch := make(chan struct{}, 1)
 	g.subs = append(g.subs, ch)
+	context.AfterFunc(ctx, func() { g.unsubscribe(ch) })
 	return ch
+}
+
+func (g *Gate) unsubscribe(ch chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.subs = slices.DeleteFunc(g.subs, func(c chan struct{}) bool { return c == ch })
+}
+
+// subscribers is how many subscriptions are open (for tests).
+func (g *Gate) subscribers() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.subs)
 }
 
 // Set records a new state. A change of Open, Reachable or Reason moves Since

@@ -56,31 +56,40 @@ func (m *Monitor) Start(ctx context.Context) error {
 	bo.MaxInterval = m.MaxBackoff
 	bo.MaxElapsedTime = 0
 	for {
-		s := m.Probe(ctx)
 		before := m.Gate.State()
+		s := m.Probe(ctx)
 		m.Gate.Set(s, m.Now())
-		if s.Reachable && (s.Reason != before.Reason || s.Open != before.Open) {
-			// Unreachable is logged below on every retry; say once when the
-			// control plane answers again, or refuses the namespace.
-			if s.Open {
-				log.FromContext(ctx).Info("Control plane reachable, syncing", "namespace", m.Namespace)
-			} else {
-				log.FromContext(ctx).Info("Control plane reachable, but not syncing", "reason", s.Reason, "message", s.Message)
-			}
-		}
 		observeGate(m.Gate.State())
 		wait := m.Interval
 		if s.Reachable {
 			bo.Reset()
 		} else {
 			wait = bo.NextBackOff()
-			log.FromContext(ctx).Info("Control plane unreachable, retrying", "reason", s.Message, "retryIn", wait.Round(time.Millisecond))
 		}
+		logTransition(ctx, before, s, m.Namespace, wait)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(wait):
 		}
+	}
+}
+
+// logTransition says at Info when the gate changes (the control plane went
+// away, came back, refused the namespace), and only at debug level while
+// nothing changes: an outage of an hour logs once, not on every probe.
+func logTransition(ctx context.Context, before, now GateState, namespace string, retryIn time.Duration) {
+	logger := log.FromContext(ctx)
+	changed := before.Reason != now.Reason || before.Open != now.Open || before.Reachable != now.Reachable
+	switch {
+	case !now.Reachable && changed:
+		logger.Info("Control plane unreachable, retrying with backoff", "reason", now.Message, "retryIn", retryIn.Round(time.Millisecond))
+	case !now.Reachable:
+		logger.V(1).Info("Control plane still unreachable", "reason", now.Message, "retryIn", retryIn.Round(time.Millisecond))
+	case changed && now.Open:
+		logger.Info("Control plane reachable, syncing", "namespace", namespace)
+	case changed:
+		logger.Info("Control plane reachable, but not syncing", "reason", now.Reason, "message", now.Message)
 	}
 }
 
@@ -96,15 +105,30 @@ func (m *Monitor) Probe(ctx context.Context) GateState {
 	case err != nil:
 		return stateForError(err, m.Namespace)
 	}
-	h := conflict.ClassifyHolder(cm.Data[holderKey], m.ClusterID)
-	switch {
-	case h == conflict.HolderUs:
-		return GateState{Open: true, Reachable: true, Reason: condition.ReasonReady, Message: "control plane reachable; namespace " + m.Namespace + " held by this cluster"}
-	case !conflict.MayHold(h, m.Takeover):
-		return GateState{Reachable: true, Reason: condition.ReasonNamespaceHeld, Message: fmt.Sprintf(
-			"control-plane namespace %s is held by app cluster %q; refusing to sync (use --takeover-namespace to take it deliberately)", m.Namespace, cm.Data[holderKey])}
+	if s, decided := holderState(cm.Data[holderKey], m.ClusterID, m.Namespace, m.Takeover); decided {
+		return s
 	}
 	return m.claim(ctx, cm)
+}
+
+// holderState is the gate state that the holder record alone decides: open
+// when this cluster holds the namespace, refused when another one does and
+// no takeover was asked for. decided is false when the record is to be
+// (re)written with this cluster as the holder.
+func holderState(holder, clusterID, namespace string, takeover bool) (s GateState, decided bool) {
+	h := conflict.ClassifyHolder(holder, clusterID)
+	switch {
+	case h == conflict.HolderUs:
+		return openState(namespace), true
+	case !conflict.MayHold(h, takeover):
+		return GateState{Reachable: true, Reason: condition.ReasonNamespaceHeld, Message: fmt.Sprintf(
+			"control-plane namespace %s is held by app cluster %q; refusing to sync (use --takeover-namespace to take it deliberately)", namespace, holder)}, true
+	}
+	return GateState{}, false
+}
+
+func openState(namespace string) GateState {
+	return GateState{Open: true, Reachable: true, Reason: condition.ReasonReady, Message: "control plane reachable; namespace " + namespace + " held by this cluster"}
 }
 
 // claim records this cluster as the holder, creating the namespace if it is
@@ -131,7 +155,7 @@ func (m *Monitor) claim(ctx context.Context, existing *corev1.ConfigMap) GateSta
 	if err != nil {
 		return stateForError(err, m.Namespace)
 	}
-	return GateState{Open: true, Reachable: true, Reason: condition.ReasonReady, Message: "control plane reachable; namespace " + m.Namespace + " held by this cluster"}
+	return openState(m.Namespace)
 }
 
 func (m *Monitor) createNamespace(ctx context.Context) error {

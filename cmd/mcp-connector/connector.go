@@ -143,6 +143,7 @@ func (o *RunOptions) newControlPlaneCluster(scheme *runtime.Scheme) (cluster.Clu
 func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster) error {
 	gate := controlplane.NewGate(time.Now())
 	sync.RegisterMetrics()
+	controlplane.RegisterMetrics()
 	if err := mgr.Add(&controlplane.Monitor{
 		Reader: cp.GetAPIReader(), Writer: cp.GetClient(), Namespace: o.ControlPlaneNamespace,
 		ClusterID: o.ClusterID, Takeover: o.TakeoverNamespace, Gate: gate,

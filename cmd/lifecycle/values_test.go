@@ -2,6 +2,9 @@ package lifecycle
 
 import (
 	"context"
+	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -94,4 +97,67 @@ func render(t *testing.T, release string, vals map[string]any) string {
 		t.Fatalf("render the embedded chart: %v", err)
 	}
 	return rel.Manifest
+}
+
+// TestValues checks the chart values install builds from its options: the
+// user's files and --set first, then the arguments and the one credential.
+func TestValues(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "values.yaml")
+	if err := os.WriteFile(file, []byte("workers: 4\nmcp:\n  name: from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, []byte("PEM"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mcp := func(extra map[string]any) map[string]any {
+		m := map[string]any{"namespace": "team-a", "name": "ctp1"}
+		maps.Copy(m, extra)
+		return m
+	}
+	cases := map[string]struct {
+		in   Install
+		want map[string]any
+	}{
+		"Secret": {
+			in:   Install{ControlPlaneSecret: "spaces"},
+			want: map[string]any{"mcp": mcp(map[string]any{"secret": map[string]any{"name": "spaces"}})},
+		},
+		"Kubeconfig": {
+			in: Install{ControlPlaneKubeconfig: "/tmp/kc"},
+			want: map[string]any{"mcp": mcp(nil),
+				"controlPlane": map[string]any{"kubeconfigSecret": map[string]any{"name": "mcp-connector-team-a-control-plane-kubeconfig"}}},
+		},
+		"TokenWithCA": {
+			in:   Install{Token: "t0k3n", Account: "acme", BaseURL: "https://proxy", CAFile: ca},
+			want: map[string]any{"mcp": mcp(map[string]any{"token": "t0k3n", "account": "acme", "baseURL": "https://proxy", "caBundle": "PEM"})},
+		},
+		"ClusterID": {
+			in:   Install{ControlPlaneSecret: "s", ClusterID: "c1"},
+			want: map[string]any{"clusterID": "c1", "mcp": mcp(map[string]any{"secret": map[string]any{"name": "s"}})},
+		},
+		"SetKeepsWhatArgumentsDoNotSay": {
+			in:   Install{ControlPlaneSecret: "s", Set: []string{"mcp.secret.key=creds"}},
+			want: map[string]any{"mcp": mcp(map[string]any{"secret": map[string]any{"name": "s", "key": "creds"}})},
+		},
+		"ArgumentsWinOverFileAndSet": {
+			in: Install{ControlPlaneSecret: "s", ValuesFiles: []string{file}, Set: []string{"mcp.namespace=other", "connectionName=conn1"}},
+			want: map[string]any{"workers": float64(4), "connectionName": "conn1",
+				"mcp": mcp(map[string]any{"secret": map[string]any{"name": "s"}})},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			in := tc.in
+			in.ControlPlaneName, in.ControlPlaneNamespace = "ctp1", "team-a"
+			got, err := in.Values(kubeconfigSecretName(ReleaseName("team-a")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Values (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

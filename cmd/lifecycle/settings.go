@@ -1,4 +1,4 @@
-package main
+package lifecycle
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -62,6 +60,12 @@ func settingsOf(values map[string]any, releaseNamespace string) releaseSettings 
 	if s.LeaseNamespace == "" {
 		s.LeaseNamespace = releaseNamespace
 	}
+	s.credentials(values)
+	return s
+}
+
+// credentials reads the one credential of the release's values.
+func (s *releaseSettings) credentials(values map[string]any) {
 	switch {
 	case stringAt(values, "mcp", "token") != "":
 		s.Mode, s.Token, s.CABundle = credentialToken, stringAt(values, "mcp", "token"), stringAt(values, "mcp", "caBundle")
@@ -75,7 +79,6 @@ func settingsOf(values map[string]any, releaseNamespace string) releaseSettings 
 	if s.SecretKey == "" {
 		s.SecretKey = "kubeconfig"
 	}
-	return s
 }
 
 // upboundURL is the control plane's URL behind Upbound's proxy, as the chart
@@ -86,9 +89,9 @@ func upboundURL(baseURL, account, name string) string {
 
 // controlPlaneConfig builds a client configuration for the control plane
 // from the settings, reading the kubeconfig Secret from the app cluster.
-func (s releaseSettings) controlPlaneConfig(ctx context.Context, app client.Client, releaseNamespace string) (*rest.Config, error) {
+func (s releaseSettings) controlPlaneConfig(ctx context.Context, app client.Client, releaseNamespace, version string) (*rest.Config, error) {
 	if s.Mode == credentialToken {
-		return tokenConfig(s.Server, s.Token, s.CABundle), nil
+		return tokenConfig(s.Server, s.Token, s.CABundle, version), nil
 	}
 	if s.SecretName == "" {
 		return nil, errors.New("the release names no control-plane credentials")
@@ -101,19 +104,19 @@ func (s releaseSettings) controlPlaneConfig(ctx context.Context, app client.Clie
 	if !ok {
 		return nil, fmt.Errorf("the Secret %s/%s has no key %q holding the control plane's kubeconfig", releaseNamespace, s.SecretName, s.SecretKey)
 	}
-	return kubeconfigConfig(kc)
+	return kubeconfigConfig(kc, version)
 }
 
-func tokenConfig(server, token, caBundle string) *rest.Config {
-	return cliConfig(&rest.Config{Host: server, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAData: []byte(caBundle)}})
+func tokenConfig(server, token, caBundle, version string) *rest.Config {
+	return cliConfig(&rest.Config{Host: server, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAData: []byte(caBundle)}}, version)
 }
 
-func kubeconfigConfig(kubeconfig []byte) (*rest.Config, error) {
+func kubeconfigConfig(kubeconfig []byte, version string) (*rest.Config, error) {
 	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("read the control plane's kubeconfig: %w", err)
 	}
-	return cliConfig(cfg), nil
+	return cliConfig(cfg, version), nil
 }
 
 // selfContainedKubeconfig reads a kubeconfig file and returns one context of
@@ -138,43 +141,4 @@ func selfContainedKubeconfig(path, preferred string) ([]byte, string, error) {
 		return nil, "", err
 	}
 	return b, cfg.CurrentContext, nil
-}
-
-// namespaceOutcome says what ensureControlPlaneNamespace found or did.
-type namespaceOutcome int
-
-const (
-	namespaceExisted namespaceOutcome = iota
-	namespaceCreated
-	// namespaceForbidden: the credentials may neither create nor read it:
-	// it may or may not exist.
-	namespaceForbidden
-)
-
-// ensureControlPlaneNamespace creates the control-plane namespace if it is
-// missing and the credentials allow it.
-func ensureControlPlaneNamespace(ctx context.Context, cp client.Client, name string) (namespaceOutcome, error) {
-	err := cp.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
-	switch {
-	case err == nil:
-		return namespaceCreated, nil
-	case apierrors.IsAlreadyExists(err):
-		return namespaceExisted, nil
-	case !apierrors.IsForbidden(err):
-		return 0, fmt.Errorf("create namespace %s in the control plane: %w", name, err)
-	}
-	// May not create namespaces; it may exist all the same.
-	if err := cp.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{}); err == nil {
-		return namespaceExisted, nil
-	}
-	return namespaceForbidden, nil
-}
-
-// namespaceAdvice tells a user what to do when the credentials may not
-// create the control-plane namespace.
-func namespaceAdvice(name string) string {
-	return fmt.Sprintf(`The control-plane credentials may neither create namespace %[1]s nor see whether it exists.
-If it does not exist, ask an administrator of the control plane to create it and to let these credentials use it:
-  kubectl create namespace %[1]s
-The connector waits for it: it starts syncing as soon as the namespace exists and is usable.`, name)
 }

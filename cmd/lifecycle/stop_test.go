@@ -1,38 +1,12 @@
-package main
+package lifecycle
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-func TestOrphanPatch(t *testing.T) {
-	cases := map[string]struct {
-		secret string
-		want   string
-	}{
-		"WithSecret": {secret: "db-kubeconfig", want: `{"metadata":{"annotations":{"mcp-connector.io/claim-secret-name":"db-kubeconfig","mcp-connector.io/orphaned":"uninstalled"},"labels":{"mcp-connector.io/cluster-id":null}}}`},
-		"NoSecret":   {want: `{"metadata":{"annotations":{"mcp-connector.io/claim-secret-name":null,"mcp-connector.io/orphaned":"uninstalled"},"labels":{"mcp-connector.io/cluster-id":null}}}`},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			got, err := OrphanPatch(tc.secret)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var g, w any
-			_ = json.Unmarshal(got, &g)
-			_ = json.Unmarshal([]byte(tc.want), &w)
-			if diff := cmp.Diff(w, g); diff != "" {
-				t.Errorf("OrphanPatch (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
 
 func TestLeaseHeld(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)

@@ -1,7 +1,10 @@
-package main
+package lifecycle
 
 import (
 	"context"
+	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,50 +13,32 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 )
 
-func TestReleaseName(t *testing.T) {
-	cases := map[string]struct {
-		namespace, want string
-	}{
-		"Short":          {namespace: "team-a", want: "mcp-connector-team-a"},
-		"Truncated":      {namespace: strings.Repeat("a", 63), want: "mcp-connector-" + strings.Repeat("a", 39)},
-		"NoTrailingDash": {namespace: strings.Repeat("a", 38) + "-b", want: "mcp-connector-" + strings.Repeat("a", 38)},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			got := ReleaseName(tc.namespace)
-			if diff := cmp.Diff(tc.want, got); diff != "" || len(got) > 53 {
-				t.Errorf("ReleaseName(%q) (-want +got):\n%s (length %d)", tc.namespace, diff, len(got))
-			}
-		})
-	}
-}
-
 // TestInstallValuesRender renders the embedded chart, as install would
 // install it, with the values install builds for each credential flag, and
 // reads the settings uninstall needs back from the computed values.
 func TestInstallValuesRender(t *testing.T) {
 	cases := map[string]struct {
-		opts InstallOptions
+		opts Install
 		want releaseSettings
 		args []string
 	}{
 		"Kubeconfig": {
-			opts: InstallOptions{ControlPlaneKubeconfig: "/tmp/cp.kubeconfig"},
+			opts: Install{ControlPlaneKubeconfig: "/tmp/cp.kubeconfig"},
 			want: releaseSettings{Mode: credentialKubeconfig, SecretName: "mcp-connector-team-a-control-plane-kubeconfig", SecretKey: "kubeconfig"},
 			args: []string{"--control-plane-kubeconfig=/etc/mcp-connector/control-plane/kubeconfig"},
 		},
 		"Secret": {
-			opts: InstallOptions{ControlPlaneSecret: "spaces-kubeconfig", ClusterID: "c1"},
+			opts: Install{ControlPlaneSecret: "spaces-kubeconfig", ClusterID: "c1"},
 			want: releaseSettings{Mode: credentialKubeconfig, SecretName: "spaces-kubeconfig", SecretKey: "kubeconfig", ClusterID: "c1"},
 			args: []string{"--cluster-id=c1"},
 		},
 		"Token": {
-			opts: InstallOptions{Token: "t0k3n", Account: "acme", BaseURL: "https://proxy.example/v1/controlPlanes/"},
+			opts: Install{Token: "t0k3n", Account: "acme", BaseURL: "https://proxy.example/v1/controlPlanes/"},
 			want: releaseSettings{Mode: credentialToken, Token: "t0k3n", Server: "https://proxy.example/v1/controlPlanes/acme/ctp1/k8s", SecretKey: "kubeconfig"},
 			args: []string{"--control-plane-server=https://proxy.example/v1/controlPlanes/acme/ctp1/k8s"},
 		},
 		"SetOverrides": {
-			opts: InstallOptions{ControlPlaneSecret: "s", Set: []string{"connectionName=conn1", "leaderElection.enabled=false"}},
+			opts: Install{ControlPlaneSecret: "s", Set: []string{"connectionName=conn1", "leaderElection.enabled=false"}},
 			want: releaseSettings{Mode: credentialKubeconfig, SecretName: "s", SecretKey: "kubeconfig", Connection: "conn1", LeaderElect: false},
 			args: []string{"--connection-name=conn1", "--leader-elect=false"},
 		},
@@ -62,9 +47,6 @@ func TestInstallValuesRender(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			o := tc.opts
 			o.ControlPlaneName, o.ControlPlaneNamespace, o.Cluster.Namespace = "ctp1", "team-a", "mcp-system"
-			if err := o.Validate(); err != nil {
-				t.Fatal(err)
-			}
 			release := ReleaseName(o.ControlPlaneNamespace)
 			vals, err := o.Values(kubeconfigSecretName(release))
 			if err != nil {
@@ -117,31 +99,64 @@ func render(t *testing.T, release string, vals map[string]any) string {
 	return rel.Manifest
 }
 
-func TestInstallValidate(t *testing.T) {
+// TestValues checks the chart values install builds from its options: the
+// user's files and --set first, then the arguments and the one credential.
+func TestValues(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "values.yaml")
+	if err := os.WriteFile(file, []byte("workers: 4\nmcp:\n  name: from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, []byte("PEM"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mcp := func(extra map[string]any) map[string]any {
+		m := map[string]any{"namespace": "team-a", "name": "ctp1"}
+		maps.Copy(m, extra)
+		return m
+	}
 	cases := map[string]struct {
-		opts    InstallOptions
-		wantErr string
+		in   Install
+		want map[string]any
 	}{
-		"NoCredentials":  {opts: InstallOptions{}, wantErr: "exactly one of"},
-		"TwoCredentials": {opts: InstallOptions{ControlPlaneSecret: "s", Token: "t", Account: "a"}, wantErr: "exactly one of"},
-		"TokenNoAccount": {opts: InstallOptions{Token: "t"}, wantErr: "--token needs --account"},
-		"BadNamespace":   {opts: InstallOptions{ControlPlaneSecret: "s", ControlPlaneNamespace: "Team_A"}, wantErr: "not a valid namespace name"},
-		"BadClusterID":   {opts: InstallOptions{ControlPlaneSecret: "s", ClusterID: "not a label"}, wantErr: "valid label value"},
-		"Valid":          {opts: InstallOptions{ControlPlaneSecret: "s"}},
+		"Secret": {
+			in:   Install{ControlPlaneSecret: "spaces"},
+			want: map[string]any{"mcp": mcp(map[string]any{"secret": map[string]any{"name": "spaces"}})},
+		},
+		"Kubeconfig": {
+			in: Install{ControlPlaneKubeconfig: "/tmp/kc"},
+			want: map[string]any{"mcp": mcp(nil),
+				"controlPlane": map[string]any{"kubeconfigSecret": map[string]any{"name": "mcp-connector-team-a-control-plane-kubeconfig"}}},
+		},
+		"TokenWithCA": {
+			in:   Install{Token: "t0k3n", Account: "acme", BaseURL: "https://proxy", CAFile: ca},
+			want: map[string]any{"mcp": mcp(map[string]any{"token": "t0k3n", "account": "acme", "baseURL": "https://proxy", "caBundle": "PEM"})},
+		},
+		"ClusterID": {
+			in:   Install{ControlPlaneSecret: "s", ClusterID: "c1"},
+			want: map[string]any{"clusterID": "c1", "mcp": mcp(map[string]any{"secret": map[string]any{"name": "s"}})},
+		},
+		"SetKeepsWhatArgumentsDoNotSay": {
+			in:   Install{ControlPlaneSecret: "s", Set: []string{"mcp.secret.key=creds"}},
+			want: map[string]any{"mcp": mcp(map[string]any{"secret": map[string]any{"name": "s", "key": "creds"}})},
+		},
+		"ArgumentsWinOverFileAndSet": {
+			in: Install{ControlPlaneSecret: "s", ValuesFiles: []string{file}, Set: []string{"mcp.namespace=other", "connectionName=conn1"}},
+			want: map[string]any{"workers": float64(4), "connectionName": "conn1",
+				"mcp": mcp(map[string]any{"secret": map[string]any{"name": "s"}})},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			o := tc.opts
-			o.ControlPlaneName, o.Cluster.Namespace = "ctp1", "mcp-system"
-			if o.ControlPlaneNamespace == "" {
-				o.ControlPlaneNamespace = "team-a"
+			in := tc.in
+			in.ControlPlaneName, in.ControlPlaneNamespace = "ctp1", "team-a"
+			got, err := in.Values(kubeconfigSecretName(ReleaseName("team-a")))
+			if err != nil {
+				t.Fatal(err)
 			}
-			err := o.Validate()
-			switch {
-			case tc.wantErr == "" && err != nil:
-				t.Errorf("Validate() = %v, want nil", err)
-			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
-				t.Errorf("Validate() = %v, want an error containing %q", err, tc.wantErr)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Values (-want +got):\n%s", diff)
 			}
 		})
 	}

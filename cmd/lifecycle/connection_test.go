@@ -1,4 +1,4 @@
-package main
+package lifecycle
 
 import (
 	"testing"
@@ -20,15 +20,15 @@ func TestViewConnection(t *testing.T) {
 			"apis":       []any{map[string]any{"name": "kubernetesclusters.k8s.starter.org", "kind": "KubernetesCluster", "version": "v1alpha1", "xrd": "x", "state": "Mirrored"}},
 		},
 	}}
-	v := viewConnection(u)
-	want := connectionView{Name: "team-a", ControlPlane: "https://cp", ControlPlaneNamespace: "team-a", ClusterID: "c1", Summary: "1 mirrored",
-		Conditions: map[string]conditionView{"Ready": {Status: "True", Reason: "Ready", Message: "ok"}},
+	v := ViewConnection(u)
+	want := ConnectionView{Name: "team-a", ControlPlane: "https://cp", ControlPlaneNamespace: "team-a", ClusterID: "c1", Summary: "1 mirrored",
+		Conditions: map[string]ConditionView{"Ready": {Status: "True", Reason: "Ready", Message: "ok"}},
 		APIs:       []connection.APIState{{Name: "kubernetesclusters.k8s.starter.org", Kind: "KubernetesCluster", Version: "v1alpha1", XRD: "x", State: "Mirrored"}}}
 	if diff := cmp.Diff(want, v); diff != "" {
-		t.Errorf("viewConnection (-want +got):\n%s", diff)
+		t.Errorf("ViewConnection (-want +got):\n%s", diff)
 	}
 	wantGVK := schema.GroupVersionKind{Group: "k8s.starter.org", Version: "v1alpha1", Kind: "KubernetesCluster"}
-	if diff := cmp.Diff(wantGVK, v.mirrored()[0].GVK()); diff != "" {
+	if diff := cmp.Diff(wantGVK, v.Mirrored()[0].GVK()); diff != "" {
 		t.Errorf("GVK (-want +got):\n%s", diff)
 	}
 }

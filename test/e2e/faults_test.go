@@ -583,6 +583,27 @@ func unreachable(u *unstructured.Unstructured) error {
 	return conditionReason(condition.Type, condition.ReasonUnreachable)(u)
 }
 
+// sawGeneration checks that our condition was written for the claim's
+// current generation: the connector saw its latest spec change, or its
+// deletion (which bumps the generation too).
+func sawGeneration(u *unstructured.Unstructured) error {
+	c, ok := harness.GetCondition(u, condition.Type)
+	if !ok || c.ObservedGeneration != u.GetGeneration() {
+		return fmt.Errorf("%s of %s is for generation %d (%s), the claim is at generation %d", condition.Type, u.GetName(), c.ObservedGeneration, c.Reason, u.GetGeneration())
+	}
+	return nil
+}
+
+// heldForDeletion checks a claim deleted while the control plane is away:
+// the connector saw the deletion and holds it, with its finalizer, until
+// it can delete the remote claim.
+func heldForDeletion(u *unstructured.Unstructured) error {
+	if u.GetDeletionTimestamp() == nil {
+		return fmt.Errorf("%s is not being deleted", u.GetName())
+	}
+	return all(hasFinalizer, unreachable, sawGeneration)(u)
+}
+
 func hasFinalizer(u *unstructured.Unstructured) error {
 	if !controllerutil.ContainsFinalizer(u, conflict.Finalizer) {
 		return fmt.Errorf("%s has no finalizer %s", u.GetName(), conflict.Finalizer)
@@ -712,9 +733,12 @@ func writeDuringOutage(t *testing.T, r *faultRig) {
 	r.create(t, "created", 2)
 	r.setCount(t, "changed", 4)
 	r.delete(t, "deleted")
-	r.waitLocal(t, "created", all(unreachable, hasFinalizer))
-	r.waitLocal(t, "changed", unreachable)
-	r.waitLocal(t, "deleted", all(unreachable, hasFinalizer))
+	// Each claim already said Unreachable before the write: what shows that
+	// the connector took the write in is our condition written for the
+	// generation the write made (a delete bumps the generation too).
+	r.waitLocal(t, "created", all(unreachable, hasFinalizer, sawGeneration))
+	r.waitLocal(t, "changed", all(unreachable, sawGeneration))
+	r.waitLocal(t, "deleted", heldForDeletion)
 }
 
 // checkNoHammering bounds the connections the connector opened during a

@@ -721,7 +721,11 @@ func syncOverSlowLink(t *testing.T, r *faultRig, names ...string) *harness.Conne
 		waitSecretIn(t, r.app.Client, r.claims, name+"-kubeconfig")
 	}
 	waitMetric(t, c, "mcp_connector_control_plane_reachable", equals(1))
-	waitMetric(t, c, "workqueue_depth", atLeast(0), queueName)
+	// The claims went through the kind's queue; it drained, and no
+	// reconcile is left running (a stuck worker counts unfinished work).
+	waitMetric(t, c, "workqueue_adds_total", atLeast(float64(len(names))), queueName)
+	waitMetric(t, c, "workqueue_depth", equals(0), queueName)
+	waitMetric(t, c, "workqueue_unfinished_work_seconds", equals(0), queueName)
 	r.proxy.Restore()
 	return c
 }

@@ -842,14 +842,20 @@ func TestStartWhileControlPlaneUnreachable(t *testing.T) {
 	}
 }
 
-// churnSize is how many claims the crash test creates.
-const churnSize = 30
+// churnSize is how many claims the crash test creates; churnKills how many
+// times it kills the connector meanwhile.
+const (
+	churnSize  = 30
+	churnKills = 4
+)
 
 // kill -9 the connector at random points while claims are created, updated
 // and deleted, and start it again each time: once it runs undisturbed, both
 // clusters hold exactly the claims the user kept, with no duplicate, no lost
 // claim, no leaked finalizer and no remote deletion no user asked for.
-// MCP_E2E_SEED replays a run (its seed is logged).
+// MCP_E2E_SEED replays a run (its seed is logged). The kills are tied to
+// the churn (after the n-th create, n drawn from the seed), not to the
+// clock: a slow machine sees as many of them as a fast one.
 func TestKillConnectorDuringChurn(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("MCP_E2E_SEED"); s != "" {
@@ -865,6 +871,10 @@ func TestKillConnectorDuringChurn(t *testing.T) {
 	k := &killer{r: r, rng: rand.New(rand.NewPCG(seed, 1)), current: r.start(t)}
 	r.waitMirrored(t)
 
+	killAfter := map[int]bool{}
+	for _, n := range k.rng.Perm(churnSize - 1)[:churnKills] {
+		killAfter[n+1] = true
+	}
 	k.start()
 	t.Cleanup(func() {
 		k.stop()
@@ -875,21 +885,26 @@ func TestKillConnectorDuringChurn(t *testing.T) {
 			t.Logf("--- last lines of %s ---\n%s", k.current.LogPath(), k.current.Tail(40))
 		}
 	})
-	want := churn(t, r, rng)
+	want := churn(t, r, rng, func(created int) {
+		if killAfter[created] {
+			k.request()
+		}
+	})
 	k.stop()
 	if k.err != nil {
 		t.Fatal(k.err)
 	}
 	t.Logf("killed the connector %d times during the churn; %d claims kept", k.kills, len(want))
-	if k.kills < 3 {
-		t.Errorf("only %d kills happened during the churn, want at least 3", k.kills)
+	if k.kills != churnKills {
+		t.Errorf("%d kills happened during the churn, want %d", k.kills, churnKills)
 	}
 	r.converge(t, want)
 }
 
 // churn creates churnSize claims, and updates and deletes some of them, in a
-// random order; it returns the claims that should remain, with their counts.
-func churn(t *testing.T, r *faultRig, rng *rand.Rand) map[string]int64 {
+// random order, calling created after each create with the number made so
+// far; it returns the claims that should remain, with their counts.
+func churn(t *testing.T, r *faultRig, rng *rand.Rand, created func(int)) map[string]int64 {
 	want := map[string]int64{}
 	live := func() []string {
 		names := make([]string, 0, len(want))
@@ -899,14 +914,15 @@ func churn(t *testing.T, r *faultRig, rng *rand.Rand) map[string]int64 {
 		slices.Sort(names)
 		return names
 	}
-	for created := 0; created < churnSize; {
+	for n := 0; n < churnSize; {
 		names := live()
 		switch op := rng.IntN(6); {
 		case op < 3 || len(names) == 0:
-			name := fmt.Sprintf("claim-%02d", created)
+			name := fmt.Sprintf("claim-%02d", n)
 			want[name] = int64(1 + rng.IntN(9))
 			r.create(t, name, want[name])
-			created++
+			n++
+			created(n)
 		case op < 5:
 			name := names[rng.IntN(len(names))]
 			want[name] = int64(1 + rng.IntN(9))
@@ -916,15 +932,15 @@ func churn(t *testing.T, r *faultRig, rng *rand.Rand) map[string]int64 {
 			delete(want, name)
 			r.delete(t, name)
 		}
-		// Pacing spreads the churn over several kills: the spread is the
-		// behaviour under test, not a wait for a condition.
+		// Pacing spreads the churn over the connector's work: the spread is
+		// the behaviour under test, not a wait for a condition.
 		time.Sleep(time.Duration(50+rng.IntN(150)) * time.Millisecond)
 	}
 	return want
 }
 
-// killer kills the connector with SIGKILL at random moments and starts it
-// again at once, until stopped; the last one started keeps running.
+// killer kills the connector with SIGKILL when asked, a random moment
+// later, and starts it again at once; the last one started keeps running.
 type killer struct {
 	r       *faultRig
 	rng     *rand.Rand
@@ -933,42 +949,46 @@ type killer struct {
 	kills   int
 	err     error
 
-	stopCh, done chan struct{}
-	once         gosync.Once
+	requests chan struct{}
+	done     chan struct{}
+	once     gosync.Once
 }
 
 func (k *killer) start() {
-	k.stopCh, k.done = make(chan struct{}), make(chan struct{})
+	k.requests, k.done = make(chan struct{}, churnKills), make(chan struct{})
 	go func() {
 		defer close(k.done)
-		k.run(k.stopCh)
+		k.run()
 	}()
 }
 
-// stop ends the kills and waits for the last start; it may be called twice.
+// request asks for one more kill; it does not wait for it.
+func (k *killer) request() { k.requests <- struct{}{} }
+
+// stop waits until every kill asked for is done and the last connector is
+// started; it may be called twice.
 func (k *killer) stop() {
-	k.once.Do(func() { close(k.stopCh) })
+	k.once.Do(func() { close(k.requests) })
 	<-k.done
 }
 
-func (k *killer) run(stop <-chan struct{}) {
-	for {
+func (k *killer) run() {
+	for range k.requests {
+		if k.err != nil {
+			continue
+		}
 		// The random delay is the behaviour under test: the kill lands at
 		// an arbitrary point of the connector's work (start-up included).
-		select {
-		case <-stop:
-			return
-		case <-time.After(time.Duration(300+k.rng.IntN(2200)) * time.Millisecond):
-		}
+		time.Sleep(time.Duration(k.rng.IntN(1000)) * time.Millisecond)
 		if err := k.current.Kill(); err != nil {
 			k.err = err
-			return
+			continue
 		}
 		k.kills++
 		p, err := harness.StartConnector(context.Background(), k.r.dir, k.current.Config.Args()...)
 		if err != nil {
 			k.err = err
-			return
+			continue
 		}
 		k.current = &harness.Connector{Process: p, Config: k.current.Config}
 		k.started = append(k.started, k.current)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/mcp-connector/mcp-connector/conflict"
 	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
+	"github.com/mcp-connector/mcp-connector/sync"
 	"github.com/mcp-connector/mcp-connector/sync/condition"
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
@@ -261,6 +262,30 @@ func (r *faultRig) delete(t *testing.T, name string) {
 func (r *faultRig) waitLocal(t *testing.T, name string, check func(*unstructured.Unstructured) error) *unstructured.Unstructured {
 	t.Helper()
 	return harness.WaitForObject(t, r.app.Client, harness.ExampleClaimGVK(), client.ObjectKey{Namespace: r.claims, Name: name}, waitTimeout, check)
+}
+
+// remote returns the remote claim of the local claim name.
+func (r *faultRig) remote(name string) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(harness.ExampleClaimGVK())
+	key := client.ObjectKey{Namespace: r.namespace, Name: sync.RemoteName(r.clusterID, r.claims, name)}
+	return u, world.ControlPlane.Client.Get(context.Background(), key, u)
+}
+
+// waitRemote waits until the remote claim of the local claim name passes
+// check, and returns it.
+func (r *faultRig) waitRemote(t *testing.T, name string, check func(*unstructured.Unstructured) error) *unstructured.Unstructured {
+	t.Helper()
+	var got *unstructured.Unstructured
+	harness.Eventually(t, waitTimeout, func() error {
+		u, err := r.remote(name)
+		if err != nil {
+			return err
+		}
+		got = u
+		return check(u)
+	})
+	return got
 }
 
 func (r *faultRig) getLocal(name string) (*unstructured.Unstructured, error) {

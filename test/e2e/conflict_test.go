@@ -2,13 +2,17 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"net/url"
 	"strings"
 	gosync "sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -180,6 +184,67 @@ func TestConcurrentWritersSettle(t *testing.T) {
 		}
 	}
 	t.Logf("%d local and %d remote writes raced; the connector pushed %v times", localWrites, remoteWrites, pushes)
+}
+
+// Rule 7: a connector write that loses a race (HTTP 409: the write carried
+// the resourceVersion the connector read, and someone wrote in between) is
+// retried quietly. Another writer keeps overwriting the connection Secret the
+// connector copied into the app cluster; the connector puts it back with an
+// Update of the copy in its cache, which carries its resourceVersion, so
+// some Updates lose. The writer goes on until the connector's own metrics
+// count 409s from the app cluster (the connector is the test's own: nothing
+// else makes them). Then the Secret is restored, the claim is in sync, and
+// no Warning Event and no log line came of the lost races.
+func TestLostRacesRetriedQuietly(t *testing.T) {
+	ctx := context.Background()
+	r := newFaultRig(t)
+	c := r.start(t)
+	r.waitMirrored(t)
+	r.create(t, "race", 1)
+	r.waitLocal(t, "race", readyAndSynced)
+	const secretName = "race-kubeconfig"
+	waitSecretIn(t, r.app.Client, r.claims, secretName)
+
+	appHost, err := url.Parse(r.app.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lostRaces := func() float64 {
+		return metric(t, c, "rest_client_requests_total", `code="409"`, `host="`+appHost.Host+`"`)
+	}
+	before := lostRaces()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.claims, Name: secretName}}
+	writes := 0
+	if err := harness.Poll(ctx, 2*time.Minute, func() error {
+		for range 20 {
+			writes++
+			patch := fmt.Sprintf(`{"data":{"password":%q}}`, base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("overwritten-%d", writes))))
+			if err := r.app.Client.Patch(ctx, secret.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+				return fmt.Errorf("overwrite the Secret: %w", err)
+			}
+		}
+		if lostRaces() == before {
+			return fmt.Errorf("no 409 answered to the connector after %d overwrites", writes)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("the other writer never made a connector write lose a race: %v", err)
+	}
+	lost := lostRaces() - before
+	t.Logf("%d overwrites of the Secret; the connector lost %v races (409)", writes, lost)
+
+	waitSecretIn(t, r.app.Client, r.claims, secretName)
+	local := r.waitLocal(t, "race", readyAndSynced)
+	for _, e := range eventsIn(t, r.app.Client, local) {
+		if e.Type == corev1.EventTypeWarning {
+			t.Errorf("a lost race reached the claim as a Warning Event: %s: %s", e.Reason, e.Message)
+		}
+	}
+	for _, line := range strings.Split(c.Logs(), "\n") {
+		if strings.Contains(line, "the object has been modified") { // the message of a 409
+			t.Errorf("a lost race was logged: %s", line)
+		}
+	}
 }
 
 // Rule 3, opt-in: a claim annotated for adoption takes over a remote claim

@@ -161,8 +161,20 @@ func TestConcurrentWritersSettle(t *testing.T) {
 		return nil
 	})
 
-	// Stable: the next resync passes push nothing more.
-	settled := metric(t, c, "mcp_connector_remote_claim_writes_total")
+	// Stable: once a reconcile of the claim pushes nothing (one more push,
+	// from a cache that had not yet seen the last, may come first), the next
+	// resync passes push nothing more. A ping-pong never settles.
+	var settled float64
+	harness.Eventually(t, time.Minute, func() error {
+		settled = metric(t, c, "mcp_connector_remote_claim_writes_total")
+		if err := waitReconciles(t, c, 1); err != nil {
+			return err
+		}
+		if w := metric(t, c, "mcp_connector_remote_claim_writes_total"); w != settled {
+			return fmt.Errorf("still pushing: %v -> %v", settled, w)
+		}
+		return nil
+	})
 	pushes := settled - pushesBefore
 	if max := float64(localWrites + remoteWrites + 1); pushes > max {
 		t.Errorf("%v pushes for %d local and %d remote writes: more than one a change", pushes, localWrites, remoteWrites)

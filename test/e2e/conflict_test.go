@@ -2,14 +2,19 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"net/url"
 	"strings"
 	gosync "sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
@@ -98,15 +103,16 @@ func TestNamespaceHeldByOtherCluster(t *testing.T) {
 // The app cluster wins, deterministically: once both stop, the remote spec
 // equals the local one, the claim is in sync, and the connector made a
 // bounded number of writes (at most one push per change it saw, plus the
-// create), then none.
+// create), then none. The connector is the test's own, so that its push and
+// reconcile counts are about this claim alone.
 func TestConcurrentWritersSettle(t *testing.T) {
-	c := sharedConnector(t)
 	ctx := context.Background()
-	ns := harness.NewNamespace(t, world.App.Client)
-	local := harness.NewExampleClaim(ns, "race", 1)
-	create(t, world.App.Client, local)
-	local = waitLocal(t, local, readyAndSynced)
-	remote := waitRemote(t, local, hasResourceRef)
+	r := newFaultRig(t, "--resync-period=3s")
+	c := r.start(t)
+	r.waitMirrored(t)
+	r.create(t, "race", 1)
+	r.waitLocal(t, "race", readyAndSynced)
+	remote := r.waitRemote(t, "race", hasResourceRef)
 	pushesBefore := metric(t, c, "mcp_connector_remote_claim_writes_total")
 
 	const rounds = 15
@@ -117,7 +123,7 @@ func TestConcurrentWritersSettle(t *testing.T) {
 		defer wg.Done()
 		for i := range rounds {
 			patch := fmt.Sprintf(`{"spec":{"nodes":{"count":%d}}}`, 10+i)
-			if err := world.App.Client.Patch(ctx, local.DeepCopy(), client.RawPatch("application/merge-patch+json", []byte(patch))); err == nil {
+			if err := r.app.Client.Patch(ctx, r.claim("race"), client.RawPatch(types.MergePatchType, []byte(patch))); err == nil {
 				localWrites++
 			}
 		}
@@ -126,7 +132,7 @@ func TestConcurrentWritersSettle(t *testing.T) {
 		defer wg.Done()
 		for i := range rounds {
 			patch := fmt.Sprintf(`{"spec":{"nodes":{"count":%d,"size":"large"}}}`, 100+i)
-			if err := world.ControlPlane.Client.Patch(ctx, remote.DeepCopy(), client.RawPatch("application/merge-patch+json", []byte(patch)),
+			if err := world.ControlPlane.Client.Patch(ctx, remote.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(patch)),
 				client.FieldOwner("someone-else")); err == nil {
 				remoteWrites++
 			}
@@ -137,15 +143,15 @@ func TestConcurrentWritersSettle(t *testing.T) {
 		t.Fatalf("the writers did not race: %d local and %d remote writes", localWrites, remoteWrites)
 	}
 	want := int64(10 + rounds - 1)
-	waitRemote(t, local, func(r *unstructured.Unstructured) error {
-		n, _, _ := unstructured.NestedInt64(r.Object, "spec", "nodes", "count")
-		size, _, _ := unstructured.NestedString(r.Object, "spec", "nodes", "size")
+	r.waitRemote(t, "race", func(u *unstructured.Unstructured) error {
+		n, _, _ := unstructured.NestedInt64(u.Object, "spec", "nodes", "count")
+		size, _, _ := unstructured.NestedString(u.Object, "spec", "nodes", "size")
 		if n != want || size != "small" {
 			return fmt.Errorf("remote spec is count %d size %q, want the local count %d size small", n, size, want)
 		}
 		return nil
 	})
-	waitLocal(t, local, func(u *unstructured.Unstructured) error {
+	local := r.waitLocal(t, "race", func(u *unstructured.Unstructured) error {
 		if err := readyAndSynced(u); err != nil {
 			return err
 		}
@@ -155,8 +161,20 @@ func TestConcurrentWritersSettle(t *testing.T) {
 		return nil
 	})
 
-	// Stable: the next resync passes push nothing more.
-	settled := metric(t, c, "mcp_connector_remote_claim_writes_total")
+	// Stable: once a reconcile of the claim pushes nothing (one more push,
+	// from a cache that had not yet seen the last, may come first), the next
+	// resync passes push nothing more. A ping-pong never settles.
+	var settled float64
+	harness.Eventually(t, time.Minute, func() error {
+		settled = metric(t, c, "mcp_connector_remote_claim_writes_total")
+		if err := waitReconciles(t, c, 1); err != nil {
+			return err
+		}
+		if w := metric(t, c, "mcp_connector_remote_claim_writes_total"); w != settled {
+			return fmt.Errorf("still pushing: %v -> %v", settled, w)
+		}
+		return nil
+	})
 	pushes := settled - pushesBefore
 	if max := float64(localWrites + remoteWrites + 1); pushes > max {
 		t.Errorf("%v pushes for %d local and %d remote writes: more than one a change", pushes, localWrites, remoteWrites)
@@ -169,14 +187,76 @@ func TestConcurrentWritersSettle(t *testing.T) {
 	if after := metric(t, c, "mcp_connector_remote_claim_writes_total"); after != settled {
 		t.Errorf("the connector kept pushing after the writers stopped: %v -> %v", settled, after)
 	}
-	// Rule 7: writes that lost a race (409) were retried quietly: no error
-	// reached the claim.
-	for _, e := range events(t, local) {
+	// No error reached the claim. (These merge patches and the connector's
+	// server-side applies carry no resourceVersion: they cannot answer 409.
+	// TestLostRacesRetriedQuietly makes 409s.)
+	for _, e := range eventsIn(t, r.app.Client, local) {
 		if e.Type == corev1.EventTypeWarning && e.Reason != "SpecReverted" {
 			t.Errorf("unexpected Warning Event during the race: %s: %s", e.Reason, e.Message)
 		}
 	}
 	t.Logf("%d local and %d remote writes raced; the connector pushed %v times", localWrites, remoteWrites, pushes)
+}
+
+// Rule 7: a connector write that loses a race (HTTP 409: the write carried
+// the resourceVersion the connector read, and someone wrote in between) is
+// retried quietly. Another writer keeps overwriting the connection Secret the
+// connector copied into the app cluster; the connector puts it back with an
+// Update of the copy in its cache, which carries its resourceVersion, so
+// some Updates lose. The writer goes on until the connector's own metrics
+// count 409s from the app cluster (the connector is the test's own: nothing
+// else makes them). Then the Secret is restored, the claim is in sync, and
+// no Warning Event and no log line came of the lost races.
+func TestLostRacesRetriedQuietly(t *testing.T) {
+	ctx := context.Background()
+	r := newFaultRig(t)
+	c := r.start(t)
+	r.waitMirrored(t)
+	r.create(t, "race", 1)
+	r.waitLocal(t, "race", readyAndSynced)
+	const secretName = "race-kubeconfig"
+	waitSecretIn(t, r.app.Client, r.claims, secretName)
+
+	appHost, err := url.Parse(r.app.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lostRaces := func() float64 {
+		return metric(t, c, "rest_client_requests_total", `code="409"`, `host="`+appHost.Host+`"`)
+	}
+	before := lostRaces()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.claims, Name: secretName}}
+	writes := 0
+	if err := harness.Poll(ctx, 2*time.Minute, func() error {
+		for range 20 {
+			writes++
+			patch := fmt.Sprintf(`{"data":{"password":%q}}`, base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("overwritten-%d", writes))))
+			if err := r.app.Client.Patch(ctx, secret.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+				return fmt.Errorf("overwrite the Secret: %w", err)
+			}
+		}
+		if lostRaces() == before {
+			return fmt.Errorf("no 409 answered to the connector after %d overwrites", writes)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("the other writer never made a connector write lose a race: %v", err)
+	}
+	lost := lostRaces() - before
+	t.Logf("%d overwrites of the Secret; the connector lost %v races (409)", writes, lost)
+
+	waitSecretIn(t, r.app.Client, r.claims, secretName)
+	local := r.waitLocal(t, "race", readyAndSynced)
+	for _, e := range eventsIn(t, r.app.Client, local) {
+		if e.Type == corev1.EventTypeWarning {
+			t.Errorf("a lost race reached the claim as a Warning Event: %s: %s", e.Reason, e.Message)
+		}
+	}
+	for _, line := range strings.Split(c.Logs(), "\n") {
+		if strings.Contains(line, "the object has been modified") { // the message of a 409
+			t.Errorf("a lost race was logged: %s", line)
+		}
+	}
 }
 
 // Rule 3, opt-in: a claim annotated for adoption takes over a remote claim

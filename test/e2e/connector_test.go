@@ -158,11 +158,17 @@ func conditionReason(typ, reason string) func(*unstructured.Unstructured) error 
 	}
 }
 
-// events lists the Events recorded on an object.
+// events lists the Events recorded on an object of world.App.
 func events(t *testing.T, obj client.Object) []corev1.Event {
 	t.Helper()
+	return eventsIn(t, world.App.Client, obj)
+}
+
+// eventsIn lists the Events recorded on an object of the cluster c reaches.
+func eventsIn(t *testing.T, c client.Client, obj client.Object) []corev1.Event {
+	t.Helper()
 	list := &corev1.EventList{}
-	if err := world.App.Client.List(context.Background(), list, client.InNamespace(obj.GetNamespace())); err != nil {
+	if err := c.List(context.Background(), list, client.InNamespace(obj.GetNamespace())); err != nil {
 		t.Fatalf("list events: %v", err)
 	}
 	var out []corev1.Event

@@ -28,6 +28,7 @@ import (
 
 	"github.com/mcp-connector/mcp-connector/conflict"
 	"github.com/mcp-connector/mcp-connector/crdmirror/connection"
+	"github.com/mcp-connector/mcp-connector/sync"
 	"github.com/mcp-connector/mcp-connector/sync/condition"
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
@@ -261,6 +262,30 @@ func (r *faultRig) delete(t *testing.T, name string) {
 func (r *faultRig) waitLocal(t *testing.T, name string, check func(*unstructured.Unstructured) error) *unstructured.Unstructured {
 	t.Helper()
 	return harness.WaitForObject(t, r.app.Client, harness.ExampleClaimGVK(), client.ObjectKey{Namespace: r.claims, Name: name}, waitTimeout, check)
+}
+
+// remote returns the remote claim of the local claim name.
+func (r *faultRig) remote(name string) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(harness.ExampleClaimGVK())
+	key := client.ObjectKey{Namespace: r.namespace, Name: sync.RemoteName(r.clusterID, r.claims, name)}
+	return u, world.ControlPlane.Client.Get(context.Background(), key, u)
+}
+
+// waitRemote waits until the remote claim of the local claim name passes
+// check, and returns it.
+func (r *faultRig) waitRemote(t *testing.T, name string, check func(*unstructured.Unstructured) error) *unstructured.Unstructured {
+	t.Helper()
+	var got *unstructured.Unstructured
+	harness.Eventually(t, waitTimeout, func() error {
+		u, err := r.remote(name)
+		if err != nil {
+			return err
+		}
+		got = u
+		return check(u)
+	})
+	return got
 }
 
 func (r *faultRig) getLocal(name string) (*unstructured.Unstructured, error) {
@@ -583,6 +608,27 @@ func unreachable(u *unstructured.Unstructured) error {
 	return conditionReason(condition.Type, condition.ReasonUnreachable)(u)
 }
 
+// sawGeneration checks that our condition was written for the claim's
+// current generation: the connector saw its latest spec change, or its
+// deletion (which bumps the generation too).
+func sawGeneration(u *unstructured.Unstructured) error {
+	c, ok := harness.GetCondition(u, condition.Type)
+	if !ok || c.ObservedGeneration != u.GetGeneration() {
+		return fmt.Errorf("%s of %s is for generation %d (%s), the claim is at generation %d", condition.Type, u.GetName(), c.ObservedGeneration, c.Reason, u.GetGeneration())
+	}
+	return nil
+}
+
+// heldForDeletion checks a claim deleted while the control plane is away:
+// the connector saw the deletion and holds it, with its finalizer, until
+// it can delete the remote claim.
+func heldForDeletion(u *unstructured.Unstructured) error {
+	if u.GetDeletionTimestamp() == nil {
+		return fmt.Errorf("%s is not being deleted", u.GetName())
+	}
+	return all(hasFinalizer, unreachable, sawGeneration)(u)
+}
+
 func hasFinalizer(u *unstructured.Unstructured) error {
 	if !controllerutil.ContainsFinalizer(u, conflict.Finalizer) {
 		return fmt.Errorf("%s has no finalizer %s", u.GetName(), conflict.Finalizer)
@@ -700,7 +746,11 @@ func syncOverSlowLink(t *testing.T, r *faultRig, names ...string) *harness.Conne
 		waitSecretIn(t, r.app.Client, r.claims, name+"-kubeconfig")
 	}
 	waitMetric(t, c, "mcp_connector_control_plane_reachable", equals(1))
-	waitMetric(t, c, "workqueue_depth", atLeast(0), queueName)
+	// The claims went through the kind's queue; it drained, and no
+	// reconcile is left running (a stuck worker counts unfinished work).
+	waitMetric(t, c, "workqueue_adds_total", atLeast(float64(len(names))), queueName)
+	waitMetric(t, c, "workqueue_depth", equals(0), queueName)
+	waitMetric(t, c, "workqueue_unfinished_work_seconds", equals(0), queueName)
 	r.proxy.Restore()
 	return c
 }
@@ -712,9 +762,12 @@ func writeDuringOutage(t *testing.T, r *faultRig) {
 	r.create(t, "created", 2)
 	r.setCount(t, "changed", 4)
 	r.delete(t, "deleted")
-	r.waitLocal(t, "created", all(unreachable, hasFinalizer))
-	r.waitLocal(t, "changed", unreachable)
-	r.waitLocal(t, "deleted", all(unreachable, hasFinalizer))
+	// Each claim already said Unreachable before the write: what shows that
+	// the connector took the write in is our condition written for the
+	// generation the write made (a delete bumps the generation too).
+	r.waitLocal(t, "created", all(unreachable, hasFinalizer, sawGeneration))
+	r.waitLocal(t, "changed", all(unreachable, sawGeneration))
+	r.waitLocal(t, "deleted", heldForDeletion)
 }
 
 // checkNoHammering bounds the connections the connector opened during a
@@ -814,14 +867,20 @@ func TestStartWhileControlPlaneUnreachable(t *testing.T) {
 	}
 }
 
-// churnSize is how many claims the crash test creates.
-const churnSize = 30
+// churnSize is how many claims the crash test creates; churnKills how many
+// times it kills the connector meanwhile.
+const (
+	churnSize  = 30
+	churnKills = 4
+)
 
 // kill -9 the connector at random points while claims are created, updated
 // and deleted, and start it again each time: once it runs undisturbed, both
 // clusters hold exactly the claims the user kept, with no duplicate, no lost
 // claim, no leaked finalizer and no remote deletion no user asked for.
-// MCP_E2E_SEED replays a run (its seed is logged).
+// MCP_E2E_SEED replays a run (its seed is logged). The kills are tied to
+// the churn (after the n-th create, n drawn from the seed), not to the
+// clock: a slow machine sees as many of them as a fast one.
 func TestKillConnectorDuringChurn(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("MCP_E2E_SEED"); s != "" {
@@ -837,6 +896,10 @@ func TestKillConnectorDuringChurn(t *testing.T) {
 	k := &killer{r: r, rng: rand.New(rand.NewPCG(seed, 1)), current: r.start(t)}
 	r.waitMirrored(t)
 
+	killAfter := map[int]bool{}
+	for _, n := range k.rng.Perm(churnSize - 1)[:churnKills] {
+		killAfter[n+1] = true
+	}
 	k.start()
 	t.Cleanup(func() {
 		k.stop()
@@ -847,21 +910,26 @@ func TestKillConnectorDuringChurn(t *testing.T) {
 			t.Logf("--- last lines of %s ---\n%s", k.current.LogPath(), k.current.Tail(40))
 		}
 	})
-	want := churn(t, r, rng)
+	want := churn(t, r, rng, func(created int) {
+		if killAfter[created] {
+			k.request()
+		}
+	})
 	k.stop()
 	if k.err != nil {
 		t.Fatal(k.err)
 	}
 	t.Logf("killed the connector %d times during the churn; %d claims kept", k.kills, len(want))
-	if k.kills < 3 {
-		t.Errorf("only %d kills happened during the churn, want at least 3", k.kills)
+	if k.kills != churnKills {
+		t.Errorf("%d kills happened during the churn, want %d", k.kills, churnKills)
 	}
 	r.converge(t, want)
 }
 
 // churn creates churnSize claims, and updates and deletes some of them, in a
-// random order; it returns the claims that should remain, with their counts.
-func churn(t *testing.T, r *faultRig, rng *rand.Rand) map[string]int64 {
+// random order, calling created after each create with the number made so
+// far; it returns the claims that should remain, with their counts.
+func churn(t *testing.T, r *faultRig, rng *rand.Rand, created func(int)) map[string]int64 {
 	want := map[string]int64{}
 	live := func() []string {
 		names := make([]string, 0, len(want))
@@ -871,14 +939,15 @@ func churn(t *testing.T, r *faultRig, rng *rand.Rand) map[string]int64 {
 		slices.Sort(names)
 		return names
 	}
-	for created := 0; created < churnSize; {
+	for n := 0; n < churnSize; {
 		names := live()
 		switch op := rng.IntN(6); {
 		case op < 3 || len(names) == 0:
-			name := fmt.Sprintf("claim-%02d", created)
+			name := fmt.Sprintf("claim-%02d", n)
 			want[name] = int64(1 + rng.IntN(9))
 			r.create(t, name, want[name])
-			created++
+			n++
+			created(n)
 		case op < 5:
 			name := names[rng.IntN(len(names))]
 			want[name] = int64(1 + rng.IntN(9))
@@ -888,15 +957,15 @@ func churn(t *testing.T, r *faultRig, rng *rand.Rand) map[string]int64 {
 			delete(want, name)
 			r.delete(t, name)
 		}
-		// Pacing spreads the churn over several kills: the spread is the
-		// behaviour under test, not a wait for a condition.
+		// Pacing spreads the churn over the connector's work: the spread is
+		// the behaviour under test, not a wait for a condition.
 		time.Sleep(time.Duration(50+rng.IntN(150)) * time.Millisecond)
 	}
 	return want
 }
 
-// killer kills the connector with SIGKILL at random moments and starts it
-// again at once, until stopped; the last one started keeps running.
+// killer kills the connector with SIGKILL when asked, a random moment
+// later, and starts it again at once; the last one started keeps running.
 type killer struct {
 	r       *faultRig
 	rng     *rand.Rand
@@ -905,42 +974,46 @@ type killer struct {
 	kills   int
 	err     error
 
-	stopCh, done chan struct{}
-	once         gosync.Once
+	requests chan struct{}
+	done     chan struct{}
+	once     gosync.Once
 }
 
 func (k *killer) start() {
-	k.stopCh, k.done = make(chan struct{}), make(chan struct{})
+	k.requests, k.done = make(chan struct{}, churnKills), make(chan struct{})
 	go func() {
 		defer close(k.done)
-		k.run(k.stopCh)
+		k.run()
 	}()
 }
 
-// stop ends the kills and waits for the last start; it may be called twice.
+// request asks for one more kill; it does not wait for it.
+func (k *killer) request() { k.requests <- struct{}{} }
+
+// stop waits until every kill asked for is done and the last connector is
+// started; it may be called twice.
 func (k *killer) stop() {
-	k.once.Do(func() { close(k.stopCh) })
+	k.once.Do(func() { close(k.requests) })
 	<-k.done
 }
 
-func (k *killer) run(stop <-chan struct{}) {
-	for {
+func (k *killer) run() {
+	for range k.requests {
+		if k.err != nil {
+			continue
+		}
 		// The random delay is the behaviour under test: the kill lands at
 		// an arbitrary point of the connector's work (start-up included).
-		select {
-		case <-stop:
-			return
-		case <-time.After(time.Duration(300+k.rng.IntN(2200)) * time.Millisecond):
-		}
+		time.Sleep(time.Duration(k.rng.IntN(1000)) * time.Millisecond)
 		if err := k.current.Kill(); err != nil {
 			k.err = err
-			return
+			continue
 		}
 		k.kills++
 		p, err := harness.StartConnector(context.Background(), k.r.dir, k.current.Config.Args()...)
 		if err != nil {
 			k.err = err
-			return
+			continue
 		}
 		k.current = &harness.Connector{Process: p, Config: k.current.Config}
 		k.started = append(k.started, k.current)

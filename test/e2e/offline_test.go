@@ -26,6 +26,7 @@ func TestControlPlaneOutage(t *testing.T) {
 		create(t, world.App.Client, c)
 		waitLocal(t, c, readyAndSynced)
 	}
+	keptRemote := waitRemote(t, kept, hasResourceRef)
 
 	if err := world.ControlPlane.StopAPIServer(); err != nil {
 		t.Fatal(err)
@@ -63,10 +64,11 @@ func TestControlPlaneOutage(t *testing.T) {
 	if err := world.App.Client.Delete(ctx, deleted); err != nil {
 		t.Fatalf("delete during the outage: %v", err)
 	}
-	waitLocal(t, deleted, conditionReason(condition.Type, condition.ReasonUnreachable))
-	if err := world.App.Client.Get(ctx, client.ObjectKeyFromObject(deleted), deleted.DeepCopy()); err != nil {
-		t.Fatalf("a claim deleted during the outage went before its remote claim: %v", err)
-	}
+	// Every claim said Unreachable before these writes: our condition written
+	// for the generation each write made shows the connector took it in (a
+	// delete bumps the generation too), and holds the deletion.
+	waitLocal(t, changed, all(unreachable, sawGeneration))
+	waitLocal(t, deleted, heldForDeletion)
 	crd := &apiextensionsv1.CustomResourceDefinition{}
 	if err := world.App.Client.Get(ctx, client.ObjectKey{Name: harness.ExampleClaimCRDName}, crd); err != nil {
 		t.Fatalf("the mirrored CRD is gone during the outage: %v", err)
@@ -86,7 +88,9 @@ func TestControlPlaneOutage(t *testing.T) {
 	waitRemoteGone(t, deleted)
 	waitLocalGone(t, deleted)
 	waitLocal(t, kept, readyAndSynced)
-	if _, err := remoteOf(ctx, kept); err != nil {
+	if r, err := remoteOf(ctx, kept); err != nil {
 		t.Errorf("the remote claim of an untouched local claim is gone after the outage: %v", err)
+	} else if r.GetUID() != keptRemote.GetUID() {
+		t.Errorf("the remote claim of an untouched local claim was replaced during the outage: uid %s, was %s", r.GetUID(), keptRemote.GetUID())
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/mcp-connector/mcp-connector/test/harness"
@@ -25,25 +24,26 @@ func writes(t *testing.T, c *harness.Connector) float64 {
 
 // A connector at rest writes nothing: with every claim in sync, many resync
 // passes (every claim reconciled again and again) make zero requests that
-// change anything, in either cluster.
+// change anything, in either cluster. The connector is the test's own, so
+// that its reconcile and write counts are about these claims alone.
 func TestResyncWritesNothing(t *testing.T) {
-	c := sharedConnector(t)
-	ns := harness.NewNamespace(t, world.App.Client)
-	var claims []*unstructured.Unstructured
+	r := newFaultRig(t, "--resync-period=3s")
+	c := r.start(t)
+	r.waitMirrored(t)
+	var names []string
 	for i := range 3 {
-		cl := harness.NewExampleClaim(ns, fmt.Sprintf("rest-%d", i), int64(i+1))
-		create(t, world.App.Client, cl)
-		claims = append(claims, cl)
+		names = append(names, fmt.Sprintf("rest-%d", i))
+		r.create(t, names[i], int64(i+1))
 	}
-	for _, cl := range claims {
-		waitLocal(t, cl, readyAndSynced)
-		waitSecret(t, ns, cl.GetName()+"-kubeconfig")
+	for _, name := range names {
+		r.waitLocal(t, name, readyAndSynced)
+		waitSecretIn(t, r.app.Client, r.claims, name+"-kubeconfig")
 	}
 	// Settle: find a window of one resync pass over every claim with no write.
 	var before float64
 	harness.Eventually(t, 2*time.Minute, func() error {
 		before = writes(t, c)
-		if err := waitReconciles(t, c, len(claims)); err != nil {
+		if err := waitReconciles(t, c, len(names)); err != nil {
 			return err
 		}
 		if w := writes(t, c); w != before {
@@ -53,7 +53,7 @@ func TestResyncWritesNothing(t *testing.T) {
 	})
 	// Observe: three more resync passes over every claim, no write.
 	for range 3 {
-		if err := waitReconciles(t, c, len(claims)); err != nil {
+		if err := waitReconciles(t, c, len(names)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -62,8 +62,10 @@ func TestResyncWritesNothing(t *testing.T) {
 	}
 }
 
-// waitReconciles waits until the claim controller has reconciled n more
-// times (with a 3 s resync period, one pass over n claims).
+// waitReconciles waits until the claim controller of c has reconciled n
+// more times (with a 3 s resync period, one pass over n claims). The count
+// is over every claim c serves: c must be a connector of the test's own,
+// not the shared one, whose count moves with other tests' claims.
 func waitReconciles(t *testing.T, c *harness.Connector, n int) error {
 	const series = `controller="claim-kubernetescluster.k8s.starter.org"`
 	start := metric(t, c, "controller_runtime_reconcile_total", series)

@@ -19,6 +19,10 @@ const (
 	// FieldManagerDown owns the control-plane-written spec fields that we
 	// write on local claims (spec.resourceRef and friends).
 	FieldManagerDown = "mcp-connector-down"
+	// FieldManagerStatus owns the status of local claims: the copied remote
+	// status and our ControlPlaneSynced condition, written by server-side
+	// apply on the status subresource.
+	FieldManagerStatus = "mcp-connector-status"
 )
 
 // Config is what every syncer of one connector shares.

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -26,10 +27,14 @@ import (
 // raises no event.
 const refusedRetry = time.Minute
 
-// conflictRetry is how soon a claim whose write lost a race (HTTP 409) is
-// reconciled again: quietly, from a fresh read, without an error or a
-// condition. The other writer's change usually raises an event first.
-const conflictRetry = 100 * time.Millisecond
+// A claim whose write lost a race (HTTP 409, or a create of something created
+// meanwhile) is reconciled again quietly, from a fresh read, after a backoff
+// per claim that starts at raceRetryBase and doubles up to raceRetryMax. The
+// other writer's change usually raises an event first.
+const (
+	raceRetryBase = 100 * time.Millisecond
+	raceRetryMax  = time.Minute
+)
 
 type reconciler struct {
 	cfg Config
@@ -39,10 +44,15 @@ type reconciler struct {
 	// missingSince records, per local claim uid, when its remote claim was
 	// first seen deleted by someone else (for the re-create grace period).
 	missingSince gosync.Map
+	// raceBackoff spaces the quiet retries of claims that keep losing races.
+	// It is the reconciler's own: controller-runtime's rate-limited requeue
+	// (Result.Requeue) is deprecated, and a returned error is logged.
+	raceBackoff workqueue.TypedRateLimiter[reconcile.Request]
 }
 
 func newReconciler(cfg Config, cl Clusters, gvk schema.GroupVersionKind) *reconciler {
-	return &reconciler{cfg: cfg, cl: cl, gvk: gvk, now: time.Now}
+	return &reconciler{cfg: cfg, cl: cl, gvk: gvk, now: time.Now,
+		raceBackoff: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](raceRetryBase, raceRetryMax)}
 }
 
 func (r *reconciler) newLocal() *unstructured.Unstructured {
@@ -66,10 +76,11 @@ type outcome struct {
 
 // Reconcile brings one local claim and its remote counterpart in step, then
 // writes the claim's status once. A write that lost a race with another
-// writer is retried quietly and writes no status.
+// writer is retried quietly, with backoff, and writes no status.
 func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	local := r.newLocal()
 	if err := r.cl.localClient().Get(ctx, req.NamespacedName, local); err != nil {
+		r.raceBackoff.Forget(req)
 		if apierrors.IsNotFound(err) {
 			return reconcile.Result{}, nil
 		}
@@ -78,8 +89,9 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("claim", klog.KObj(local)))
 	out := r.reconcileClaim(ctx, local)
 	if lostRace(out.err) {
-		return reconcile.Result{RequeueAfter: conflictRetry}, nil
+		return reconcile.Result{RequeueAfter: r.raceBackoff.When(req)}, nil
 	}
+	r.raceBackoff.Forget(req)
 	if err := r.writeStatus(ctx, local, out.status); err != nil {
 		return reconcile.Result{}, statusFailed(err, out.err)
 	}

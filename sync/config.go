@@ -44,6 +44,14 @@ type Config struct {
 	StalePeriod time.Duration
 	// Workers is the number of concurrent reconciles per kind.
 	Workers int
+	// OnClaimChange, if not nil, is called whenever a claim's
+	// ControlPlaneSynced condition changes status or reason (after the
+	// status write), and when a claim's finalizer is removed (the claim is
+	// going away): the moments at which counts of claims by state change.
+	// It is called from the reconcile workers and must return at once: it
+	// may not block or do I/O (coalesce, e.g. by a non-blocking send on a
+	// channel with a buffer of one, and count elsewhere).
+	OnClaimChange func()
 }
 
 // Clusters are the two sides a syncer works between.

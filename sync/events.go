@@ -53,3 +53,12 @@ func announced(before, after *metav1.Condition) bool {
 	}
 	return true
 }
+
+// conditionChanged says whether our condition changed status or reason:
+// what moves a claim from one count to another.
+func conditionChanged(before, after *metav1.Condition) bool {
+	if before == nil || after == nil {
+		return before != after
+	}
+	return before.Status != after.Status || before.Reason != after.Reason
+}

@@ -233,6 +233,7 @@ func (r *reconciler) ensureFinalizer(ctx context.Context, local *unstructured.Un
 	return nil
 }
 
+// removeFinalizer lets the local claim go; the claim counts change.
 func (r *reconciler) removeFinalizer(ctx context.Context, local *unstructured.Unstructured) error {
 	base := local.DeepCopy()
 	controllerutil.RemoveFinalizer(local, conflict.Finalizer)
@@ -240,7 +241,15 @@ func (r *reconciler) removeFinalizer(ctx context.Context, local *unstructured.Un
 		return fmt.Errorf("remove finalizer from %s: %w", klog.KObj(local), err)
 	}
 	r.missingSince.Delete(local.GetUID())
+	r.claimChanged()
 	return nil
+}
+
+// claimChanged calls the OnClaimChange hook, if any.
+func (r *reconciler) claimChanged() {
+	if r.cfg.OnClaimChange != nil {
+		r.cfg.OnClaimChange()
+	}
 }
 
 // lookupRemote finds the remote claim under the mapped name: in the cache

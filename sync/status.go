@@ -175,6 +175,9 @@ func (r *reconciler) writeStatus(ctx context.Context, local *unstructured.Unstru
 	localWrites.WithLabelValues(r.gvk.GroupKind().String(), "status").Inc()
 	before, after := findCondition(local, condition.Type), findCondition(u, condition.Type)
 	r.announce(local, before, after)
+	if conditionChanged(before, after) {
+		r.claimChanged()
+	}
 	return nil
 }
 

@@ -56,3 +56,29 @@ func TestWithConditionKeepsTransitionTime(t *testing.T) {
 		t.Errorf("a changed condition must get a new transition time, now: -want, +got:\n%s", diff)
 	}
 }
+
+func TestSameStatus(t *testing.T) {
+	ready := map[string]any{"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": "2026-12-01T10:00:00Z"}
+	ours := map[string]any{"type": condition.Type, "status": "True", "reason": condition.ReasonSynced, "observedGeneration": int64(2), "lastTransitionTime": "2026-12-01T10:00:00Z"}
+	cases := map[string]struct {
+		reason string
+		a, b   map[string]any
+		want   bool
+	}{
+		"Equal": {reason: "The same status.", a: map[string]any{"conditions": []any{ready, ours}}, b: map[string]any{"conditions": []any{ready, ours}}, want: true},
+		"Order": {reason: "Conditions are a list keyed by type: their order means nothing.", a: map[string]any{"conditions": []any{ready, ours}}, b: map[string]any{"conditions": []any{ours, ready}}, want: true},
+		"Numbers": {reason: "Numbers compare as the API server stores them.",
+			a: map[string]any{"nodes": map[string]any{"ready": int64(2)}}, b: map[string]any{"nodes": map[string]any{"ready": float64(2)}}, want: true},
+		"NilEmpty":       {reason: "No status is an empty status.", a: nil, b: map[string]any{}, want: true},
+		"ConditionGone":  {reason: "A condition the control plane dropped is a difference.", a: map[string]any{"conditions": []any{ready, ours}}, b: map[string]any{"conditions": []any{ours}}, want: false},
+		"FieldGone":      {reason: "A field the control plane dropped is a difference.", a: map[string]any{"address": "x", "conditions": []any{ours}}, b: map[string]any{"conditions": []any{ours}}, want: false},
+		"ConditionValue": {reason: "A changed condition is a difference.", a: map[string]any{"conditions": []any{ready}}, b: map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": "False"}}}, want: false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, sameStatus(tc.a, tc.b)); diff != "" {
+				t.Errorf("%s\nsameStatus: -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}

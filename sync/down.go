@@ -33,10 +33,7 @@ func (r *reconciler) pullSpec(ctx context.Context, local, remote *unstructured.U
 		return nil
 	}
 	log.FromContext(ctx).V(1).Info("Writing control-plane fields down", "fields", down, "fromControlPlane", fromCP)
-	patch := r.newLocal()
-	patch.SetNamespace(local.GetNamespace())
-	patch.SetName(local.GetName())
-	patch.Object["spec"] = down
+	patch := r.applyConfig(local, "spec", down)
 	if err := r.cl.localClient().Apply(ctx, client.ApplyConfigurationFromUnstructured(patch),
 		client.FieldOwner(FieldManagerDown), client.ForceOwnership); err != nil {
 		return fmt.Errorf("write control-plane fields on %s: %w", klog.KObj(local), err)

@@ -63,6 +63,17 @@ func (r *reconciler) newLocal() *unstructured.Unstructured {
 
 func (r *reconciler) newRemote() *unstructured.Unstructured { return r.newLocal() }
 
+// applyConfig is what a server-side apply to the local claim sends: its
+// identity and the one top-level field that manager owns, no
+// resourceVersion.
+func (r *reconciler) applyConfig(local *unstructured.Unstructured, field string, value map[string]any) *unstructured.Unstructured {
+	u := r.newLocal()
+	u.SetNamespace(local.GetNamespace())
+	u.SetName(local.GetName())
+	u.Object[field] = value
+	return u
+}
+
 // outcome is what one pass over a claim decided. Its status is computed, not
 // written: Reconcile writes it once, at the end.
 type outcome struct {

@@ -164,13 +164,10 @@ func (r *reconciler) writeStatus(ctx context.Context, local *unstructured.Unstru
 		return nil
 	}
 	log.FromContext(ctx).V(1).Info("Writing local status", "old", old, "new", status)
-	u := r.newLocal()
-	u.SetNamespace(local.GetNamespace())
-	u.SetName(local.GetName())
-	u.Object["status"] = status
+	u := r.applyConfig(local, "status", status)
 	if err := r.cl.localClient().Status().Patch(ctx, u, client.Apply,
-		client.FieldOwner(FieldManagerStatus), client.ForceOwnership); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("apply status of claim %s: %w", klog.KObj(local), err)
+		client.FieldOwner(FieldManagerStatus), client.ForceOwnership); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("apply status of claim %s: %w", klog.KObj(local), err))
 	}
 	localWrites.WithLabelValues(r.gvk.GroupKind().String(), "status").Inc()
 	before, after := findCondition(local, condition.Type), findCondition(u, condition.Type)

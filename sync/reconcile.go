@@ -113,12 +113,15 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 }
 
 // reconcileClaim handles a claim being deleted, or else makes sure it
-// carries our finalizer and syncs it.
+// carries our finalizer and that its status is ours to apply, and syncs it.
 func (r *reconciler) reconcileClaim(ctx context.Context, local *unstructured.Unstructured) outcome {
 	if !local.GetDeletionTimestamp().IsZero() {
 		return r.reconcileDelete(ctx, local)
 	}
 	if err := r.ensureFinalizer(ctx, local); err != nil {
+		return outcome{err: err}
+	}
+	if err := r.ensureStatusOwner(ctx, local); err != nil {
 		return outcome{err: err}
 	}
 	return r.reconcileNormal(ctx, local)

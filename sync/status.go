@@ -10,6 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/util/csaupgrade"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -175,6 +178,31 @@ func (r *reconciler) writeStatus(ctx context.Context, local *unstructured.Unstru
 	if conditionChanged(before, after) {
 		r.claimChanged()
 	}
+	return nil
+}
+
+// legacyStatusManagers wrote claim status by update before it was applied:
+// earlier connectors, under the manager named after their user agent.
+var legacyStatusManagers = sets.New(FieldManagerUp)
+
+// ensureStatusOwner hands the status fields that an earlier connector wrote
+// by update over to FieldManagerStatus, once per claim, so that applying
+// status removes what the control plane dropped (an apply removes only
+// fields its manager owns). A claim whose status was applied has nothing to
+// hand over, and costs no request. The patch carries the resourceVersion: a
+// concurrent write makes it a lost race.
+func (r *reconciler) ensureStatusOwner(ctx context.Context, local *unstructured.Unstructured) error {
+	patch, err := csaupgrade.UpgradeManagedFieldsPatch(local, legacyStatusManagers, FieldManagerStatus, csaupgrade.Subresource("status"))
+	if err != nil {
+		return fmt.Errorf("compute status ownership of %s: %w", klog.KObj(local), err)
+	}
+	if patch == nil {
+		return nil
+	}
+	if err := r.cl.localClient().Patch(ctx, local, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		return fmt.Errorf("hand status of %s over to %s: %w", klog.KObj(local), FieldManagerStatus, err)
+	}
+	log.FromContext(ctx).Info("Status fields written by an earlier version are now applied", "fieldManager", FieldManagerStatus)
 	return nil
 }
 

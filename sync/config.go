@@ -19,6 +19,10 @@ const (
 	// FieldManagerDown owns the control-plane-written spec fields that we
 	// write on local claims (spec.resourceRef and friends).
 	FieldManagerDown = "mcp-connector-down"
+	// FieldManagerStatus owns the status of local claims: the copied remote
+	// status and our ControlPlaneSynced condition, written by server-side
+	// apply on the status subresource.
+	FieldManagerStatus = "mcp-connector-status"
 )
 
 // Config is what every syncer of one connector shares.
@@ -40,6 +44,14 @@ type Config struct {
 	StalePeriod time.Duration
 	// Workers is the number of concurrent reconciles per kind.
 	Workers int
+	// OnClaimChange, if not nil, is called whenever a claim's
+	// ControlPlaneSynced condition changes status or reason (after the
+	// status write), and when a claim's finalizer is removed (the claim is
+	// going away): the moments at which counts of claims by state change.
+	// It is called from the reconcile workers and must return at once: it
+	// may not block or do I/O (coalesce, e.g. by a non-blocking send on a
+	// channel with a buffer of one, and count elsewhere).
+	OnClaimChange func()
 }
 
 // Clusters are the two sides a syncer works between.

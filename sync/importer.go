@@ -58,7 +58,7 @@ func (r *reconciler) importOrphans(ctx context.Context) {
 func (r *reconciler) importAll(ctx context.Context) error {
 	sel, err := labels.Parse("!" + conflict.LabelClusterID + "," + conflict.LabelClaimNamespace)
 	if err != nil {
-		return err
+		return fmt.Errorf("parse the selector of orphaned claims: %w", err)
 	}
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(r.gvk.GroupVersion().WithKind(r.gvk.Kind + "List"))
@@ -136,7 +136,7 @@ func importSkip(err error) (bool, string) {
 func (r *reconciler) markRemote(ctx context.Context, remote *unstructured.Unstructured, ours bool) error {
 	patch, err := orphan.MarkPatch(r.cfg.ClusterID, remote.GetAnnotations()[orphan.AnnotationLocalSecretName], ours)
 	if err != nil {
-		return err
+		return fmt.Errorf("mark remote claim %s: %w", remote.GetName(), err)
 	}
 	if err := r.cl.remoteClient().Patch(ctx, remote, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		return fmt.Errorf("mark remote claim %s: %w", remote.GetName(), err)

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -71,7 +72,7 @@ func (r *reconciler) push(ctx context.Context, local, remote *unstructured.Unstr
 	log.FromContext(ctx).V(1).Info("Pushing claim", "state", state.String(), "class", class.String(), "extra", extra)
 	if err := r.cl.remoteClient().Apply(ctx, client.ApplyConfigurationFromUnstructured(want),
 		client.FieldOwner(FieldManagerUp), client.ForceOwnership); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("apply claim %s to control plane: %w", klog.KObj(want), err)
 	}
 	if len(extra) > 0 {
 		if err := r.removePaths(ctx, want, extra); err != nil {
@@ -91,10 +92,10 @@ func (r *reconciler) removePaths(ctx context.Context, remote *unstructured.Unstr
 	}
 	body, err := json.Marshal(patch)
 	if err != nil {
-		return err
+		return fmt.Errorf("encode removal of out-of-band fields from remote claim %s: %w", klog.KObj(remote), err)
 	}
 	if err := r.cl.remoteClient().Patch(ctx, remote, client.RawPatch(types.MergePatchType, body)); err != nil {
-		return fmt.Errorf("remove out-of-band fields from remote claim %s: %w", remote.GetName(), err)
+		return fmt.Errorf("remove out-of-band fields from remote claim %s: %w", klog.KObj(remote), err)
 	}
 	return nil
 }
@@ -102,12 +103,12 @@ func (r *reconciler) removePaths(ctx context.Context, remote *unstructured.Unstr
 func (r *reconciler) recordPush(local *unstructured.Unstructured, class conflict.Remote, state conflict.SpecState) {
 	switch {
 	case class == conflict.RemoteAbsent:
-		r.event(local, corev1.EventTypeNormal, "CreatedInControlPlane", "Created the remote claim in the control plane")
+		r.event(local, corev1.EventTypeNormal, EventCreated, "Created the remote claim in the control plane")
 	case class != conflict.RemoteOurs:
-		r.event(local, corev1.EventTypeWarning, "Adopted", "Took over the existing remote claim of this name ("+class.String()+")")
+		r.event(local, corev1.EventTypeWarning, EventAdopted, "Took over the existing remote claim of this name ("+class.String()+")")
 	case state == conflict.SpecRemoteDrifted:
 		specReverts.WithLabelValues(r.gvk.GroupKind().String()).Inc()
-		r.event(local, corev1.EventTypeWarning, "SpecReverted", "The remote spec was changed in the control plane; reverted it to this copy")
+		r.event(local, corev1.EventTypeWarning, EventSpecReverted, "The remote spec was changed in the control plane; reverted it to this copy")
 	}
 	remoteWrites.WithLabelValues(r.gvk.GroupKind().String()).Inc()
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -26,10 +27,14 @@ import (
 // raises no event.
 const refusedRetry = time.Minute
 
-// conflictRetry is how soon a claim whose write lost a race (HTTP 409) is
-// reconciled again: quietly, from a fresh read, without an error or a
-// condition. The other writer's change usually raises an event first.
-const conflictRetry = 100 * time.Millisecond
+// A claim whose write lost a race (HTTP 409, or a create of something created
+// meanwhile) is reconciled again quietly, from a fresh read, after a backoff
+// per claim that starts at raceRetryBase and doubles up to raceRetryMax. The
+// other writer's change usually raises an event first.
+const (
+	raceRetryBase = 100 * time.Millisecond
+	raceRetryMax  = time.Minute
+)
 
 type reconciler struct {
 	cfg Config
@@ -39,10 +44,15 @@ type reconciler struct {
 	// missingSince records, per local claim uid, when its remote claim was
 	// first seen deleted by someone else (for the re-create grace period).
 	missingSince gosync.Map
+	// raceBackoff spaces the quiet retries of claims that keep losing races.
+	// It is the reconciler's own: controller-runtime's rate-limited requeue
+	// (Result.Requeue) is deprecated, and a returned error is logged.
+	raceBackoff workqueue.TypedRateLimiter[reconcile.Request]
 }
 
 func newReconciler(cfg Config, cl Clusters, gvk schema.GroupVersionKind) *reconciler {
-	return &reconciler{cfg: cfg, cl: cl, gvk: gvk, now: time.Now}
+	return &reconciler{cfg: cfg, cl: cl, gvk: gvk, now: time.Now,
+		raceBackoff: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](raceRetryBase, raceRetryMax)}
 }
 
 func (r *reconciler) newLocal() *unstructured.Unstructured {
@@ -53,14 +63,68 @@ func (r *reconciler) newLocal() *unstructured.Unstructured {
 
 func (r *reconciler) newRemote() *unstructured.Unstructured { return r.newLocal() }
 
-// Reconcile brings one local claim and its remote counterpart in step. A
-// write that lost a race with another writer (409) is a quiet requeue.
+// applyConfig is what a server-side apply to the local claim sends: its
+// identity and the one top-level field that manager owns, no
+// resourceVersion.
+func (r *reconciler) applyConfig(local *unstructured.Unstructured, field string, value map[string]any) *unstructured.Unstructured {
+	u := r.newLocal()
+	u.SetNamespace(local.GetNamespace())
+	u.SetName(local.GetName())
+	u.Object[field] = value
+	return u
+}
+
+// outcome is what one pass over a claim decided. Its status is computed, not
+// written: Reconcile writes it once, at the end.
+type outcome struct {
+	// status is the local claim's desired status; nil leaves it as it is.
+	status map[string]any
+	// requeueAfter is a wait that is about time (a grace or stale period, a
+	// foreign object whose removal raises no event).
+	requeueAfter time.Duration
+	err          error
+}
+
+// Reconcile brings one local claim and its remote counterpart in step, then
+// writes the claim's status once. A write that lost a race with another
+// writer is retried quietly, with backoff, and writes no status.
 func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	res, err := r.reconcile(ctx, req)
-	if lostRace(err) {
-		return reconcile.Result{RequeueAfter: conflictRetry}, nil
+	local := r.newLocal()
+	if err := r.cl.localClient().Get(ctx, req.NamespacedName, local); err != nil {
+		r.raceBackoff.Forget(req)
+		if apierrors.IsNotFound(err) {
+			return reconcile.Result{}, nil
+		}
+		return reconcile.Result{}, fmt.Errorf("read claim %s: %w", req.NamespacedName, err)
 	}
-	return res, err
+	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("claim", klog.KObj(local)))
+	out := r.reconcileClaim(ctx, local)
+	if lostRace(out.err) {
+		return reconcile.Result{RequeueAfter: r.raceBackoff.When(req)}, nil
+	}
+	r.raceBackoff.Forget(req)
+	if err := r.writeStatus(ctx, local, out.status); err != nil {
+		return reconcile.Result{}, statusFailed(err, out.err)
+	}
+	if out.err != nil {
+		return reconcile.Result{}, out.err
+	}
+	return reconcile.Result{RequeueAfter: out.requeueAfter}, nil
+}
+
+// reconcileClaim handles a claim being deleted, or else makes sure it
+// carries our finalizer and that its status is ours to apply, and syncs it.
+func (r *reconciler) reconcileClaim(ctx context.Context, local *unstructured.Unstructured) outcome {
+	if !local.GetDeletionTimestamp().IsZero() {
+		return r.reconcileDelete(ctx, local)
+	}
+	if err := r.ensureFinalizer(ctx, local); err != nil {
+		return outcome{err: err}
+	}
+	if err := r.ensureStatusOwner(ctx, local); err != nil {
+		return outcome{err: err}
+	}
+	return r.reconcileNormal(ctx, local)
 }
 
 // lostRace says whether a write failed only because another writer got
@@ -69,122 +133,106 @@ func lostRace(err error) bool {
 	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
 }
 
-func (r *reconciler) reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	local := r.newLocal()
-	if err := r.cl.localClient().Get(ctx, req.NamespacedName, local); err != nil {
-		return reconcile.Result{}, client.IgnoreNotFound(err)
+// statusFailed is the error of a pass whose status could not be written. It
+// is retried, even after a terminal error: the next pass computes the status
+// (and that error) again. The pass's own error is kept as context.
+func statusFailed(werr, passErr error) error {
+	if passErr == nil {
+		return werr
 	}
-	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("claim", klog.KObj(local)))
-	if !local.GetDeletionTimestamp().IsZero() {
-		return r.reconcileDelete(ctx, local)
-	}
-	if err := r.ensureFinalizer(ctx, local); err != nil {
-		return reconcile.Result{}, err
-	}
-	return r.reconcileNormal(ctx, local)
+	return fmt.Errorf("%w (after: %v)", werr, passErr)
 }
 
-func (r *reconciler) reconcileNormal(ctx context.Context, local *unstructured.Unstructured) (reconcile.Result, error) {
+func (r *reconciler) reconcileNormal(ctx context.Context, local *unstructured.Unstructured) outcome {
 	gate := r.cl.Gate.State()
 	if !gate.Open {
-		return reconcile.Result{RequeueAfter: r.untilStale(gate)}, r.writeStatus(ctx, local, r.offlineStatus(local, gate))
+		return outcome{status: r.offlineStatus(local, gate), requeueAfter: r.untilStale(gate)}
 	}
 	remote, class, err := r.lookupRemote(ctx, local)
 	if err != nil {
-		return reconcile.Result{}, err
+		return outcome{err: err}
 	}
-	if res, done, err := r.checkPush(ctx, local, remote, class); done {
-		return res, err
+	v := r.checkPush(local, remote, class)
+	if !v.push {
+		return outcome{status: r.keptStatus(local, falseCondition(v.reason, v.message)), requeueAfter: v.wait}
 	}
 	remote, err = r.push(ctx, local, remote, class)
 	if err != nil {
-		return r.pushFailed(ctx, local, err)
+		return r.pushFailed(local, err)
+	}
+	if v.recreate {
+		r.event(local, corev1.EventTypeWarning, EventRecreated, "The remote claim was deleted in the control plane by someone else; re-created it from this copy")
 	}
 	r.missingSince.Delete(local.GetUID())
 	r.markSynced() // metrics.go: the claim's spec is in the control plane
-	if local, err = r.pullSpec(ctx, local, remote); err != nil {
-		return reconcile.Result{}, err
+	return r.pull(ctx, local, remote)
+}
+
+// pull brings the control plane's side down (its spec fields, then the
+// connection Secret) and computes the mirrored status.
+func (r *reconciler) pull(ctx context.Context, local, remote *unstructured.Unstructured) outcome {
+	if err := r.pullSpec(ctx, local, remote); err != nil {
+		return outcome{err: err}
 	}
-	cond := syncedCondition(local)
 	c, err := r.pullSecret(ctx, local, remote)
 	if err != nil {
-		return reconcile.Result{}, err
+		return outcome{err: err}
 	}
+	cond := syncedCondition(local)
 	if c != nil {
 		cond = *c
 	}
-	return reconcile.Result{}, r.writeStatus(ctx, local, r.mirroredStatus(local, remote, cond))
+	return outcome{status: r.mirroredStatus(local, remote, cond)}
 }
 
-// checkPush stops a push that must not happen: a foreign remote object, a
-// remote claim being deleted, or one deleted by someone else still within its
-// grace period. done is true when the caller must return res, err.
-func (r *reconciler) checkPush(ctx context.Context, local, remote *unstructured.Unstructured, class conflict.Remote) (res reconcile.Result, done bool, err error) {
-	if conflict.Push(class, r.adopt(local)) == conflict.ActionRefuse {
-		reason, msg := class.Reason()
-		return reconcile.Result{RequeueAfter: refusedRetry}, true, r.writeStatus(ctx, local, r.keptStatus(local, falseCondition(reason, msg)))
+// checkPush gathers what decides whether the push may happen (pushgate.go),
+// recording when a remote claim was first seen missing.
+func (r *reconciler) checkPush(local, remote *unstructured.Unstructured, class conflict.Remote) pushVerdict {
+	f := pushFacts{class: class, adopt: r.adopt(local), wasSynced: wasSynced(local), grace: r.cfg.RecreateGrace}
+	f.remoteDeleting = remote != nil && !remote.GetDeletionTimestamp().IsZero()
+	if class == conflict.RemoteAbsent && f.wasSynced {
+		first, _ := r.missingSince.LoadOrStore(local.GetUID(), r.now())
+		f.missingFor = r.now().Sub(first.(time.Time))
 	}
-	if class == conflict.RemoteOurs && !remote.GetDeletionTimestamp().IsZero() {
-		c := falseCondition("RemoteDeleting", "the remote claim is being deleted in the control plane; it will be re-created from this copy once gone")
-		return reconcile.Result{}, true, r.writeStatus(ctx, local, r.keptStatus(local, c))
-	}
-	if class != conflict.RemoteAbsent || !wasSynced(local) {
-		return reconcile.Result{}, false, nil
-	}
-	first, _ := r.missingSince.LoadOrStore(local.GetUID(), r.now())
-	if wait := r.cfg.RecreateGrace - r.now().Sub(first.(time.Time)); wait > 0 {
-		c := falseCondition("RemoteDeleted", "the remote claim was deleted in the control plane by someone else; it will be re-created from this copy")
-		return reconcile.Result{RequeueAfter: wait}, true, r.writeStatus(ctx, local, r.keptStatus(local, c))
-	}
-	r.event(local, corev1.EventTypeWarning, "RecreatedInControlPlane", "The remote claim was deleted in the control plane by someone else; re-creating it from this copy")
-	return reconcile.Result{}, false, nil
+	return decidePush(f)
 }
 
-func (r *reconciler) pushFailed(ctx context.Context, local *unstructured.Unstructured, err error) (reconcile.Result, error) {
-	if apierrors.IsConflict(err) {
-		return reconcile.Result{RequeueAfter: conflictRetry}, nil
-	}
-	c := falseCondition("PushFailed", "the control plane rejected the claim: "+err.Error())
-	if werr := r.writeStatus(ctx, local, r.keptStatus(local, c)); werr != nil {
-		log.FromContext(ctx).Info("Could not record push failure", "error", werr.Error())
-	}
-	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
-		r.event(local, corev1.EventTypeWarning, "PushFailed", "The control plane rejected the claim: "+err.Error())
-		return reconcile.Result{}, reconcile.TerminalError(err)
-	}
-	return reconcile.Result{}, fmt.Errorf("push claim %s to control plane: %w", klog.KObj(local), err)
-}
-
-func (r *reconciler) reconcileDelete(ctx context.Context, local *unstructured.Unstructured) (reconcile.Result, error) {
+func (r *reconciler) reconcileDelete(ctx context.Context, local *unstructured.Unstructured) outcome {
 	if !controllerutil.ContainsFinalizer(local, conflict.Finalizer) {
-		return reconcile.Result{}, nil
+		return outcome{}
 	}
 	if gate := r.cl.Gate.State(); !gate.Open {
-		c := falseCondition(gate.Reason, "deletion waits for the control plane: "+gate.Message)
-		return reconcile.Result{}, r.writeStatus(ctx, local, r.keptStatus(local, c))
+		return outcome{status: r.keptStatus(local, falseCondition(gate.Reason, "deletion waits for the control plane: "+gate.Message))}
 	}
 	remote, class, err := r.lookupRemote(ctx, local)
 	if err != nil {
-		return reconcile.Result{}, err
+		return outcome{err: err}
 	}
 	switch {
 	case !conflict.MayDeleteRemote(class):
-		return reconcile.Result{}, r.removeFinalizer(ctx, local)
+		return outcome{err: r.removeFinalizer(ctx, local)}
 	case local.GetAnnotations()[conflict.AnnotationDeletionPolicy] == conflict.DeletionPolicyOrphan:
 		if err := r.orphanRemote(ctx, remote, "claim-deleted"); err != nil {
-			return reconcile.Result{}, err
+			return outcome{err: err}
 		}
-		r.event(local, corev1.EventTypeNormal, "Orphaned", "Deleted locally; the remote claim was kept in the control plane")
-		return reconcile.Result{}, r.removeFinalizer(ctx, local)
+		r.event(local, corev1.EventTypeNormal, EventOrphaned, "Deleted locally; the remote claim was kept in the control plane")
+		return outcome{err: r.removeFinalizer(ctx, local)}
 	case remote.GetDeletionTimestamp().IsZero():
-		uid := remote.GetUID()
-		if err := r.cl.remoteClient().Delete(ctx, remote, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
-			return reconcile.Result{}, fmt.Errorf("delete remote claim %s: %w", remote.GetName(), err)
+		if err := r.deleteRemote(ctx, local, remote); err != nil {
+			return outcome{err: err}
 		}
-		r.event(local, corev1.EventTypeNormal, "DeletingInControlPlane", "Deleting the remote claim "+remote.GetName()+"; waiting for the control plane to remove it")
 	}
-	c := falseCondition("Deleting", "waiting for the control plane to remove the remote claim and its composite resources")
-	return reconcile.Result{}, r.writeStatus(ctx, local, r.keptStatus(local, c))
+	c := falseCondition(condition.ReasonDeleting, "waiting for the control plane to remove the remote claim and its composite resources")
+	return outcome{status: r.keptStatus(local, c)}
+}
+
+func (r *reconciler) deleteRemote(ctx context.Context, local, remote *unstructured.Unstructured) error {
+	uid := remote.GetUID()
+	if err := r.cl.remoteClient().Delete(ctx, remote, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("delete remote claim %s: %w", klog.KObj(remote), err)
+	}
+	r.event(local, corev1.EventTypeNormal, EventDeletingRemote, "Deleting the remote claim "+remote.GetName()+"; waiting for the control plane to remove it")
+	return nil
 }
 
 func (r *reconciler) ensureFinalizer(ctx context.Context, local *unstructured.Unstructured) error {
@@ -199,6 +247,7 @@ func (r *reconciler) ensureFinalizer(ctx context.Context, local *unstructured.Un
 	return nil
 }
 
+// removeFinalizer lets the local claim go; the claim counts change.
 func (r *reconciler) removeFinalizer(ctx context.Context, local *unstructured.Unstructured) error {
 	base := local.DeepCopy()
 	controllerutil.RemoveFinalizer(local, conflict.Finalizer)
@@ -206,7 +255,15 @@ func (r *reconciler) removeFinalizer(ctx context.Context, local *unstructured.Un
 		return fmt.Errorf("remove finalizer from %s: %w", klog.KObj(local), err)
 	}
 	r.missingSince.Delete(local.GetUID())
+	r.claimChanged()
 	return nil
+}
+
+// claimChanged calls the OnClaimChange hook, if any.
+func (r *reconciler) claimChanged() {
+	if r.cfg.OnClaimChange != nil {
+		r.cfg.OnClaimChange()
+	}
 }
 
 // lookupRemote finds the remote claim under the mapped name: in the cache
@@ -241,21 +298,7 @@ func (r *reconciler) adopt(local *unstructured.Unstructured) bool {
 func (r *reconciler) orphanRemote(ctx context.Context, remote *unstructured.Unstructured, why string) error {
 	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:null},"annotations":{%q:%q}}}`, conflict.LabelClusterID, conflict.AnnotationOrphaned, why)
 	if err := r.cl.remoteClient().Patch(ctx, remote, client.RawPatch(types.MergePatchType, []byte(patch))); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("orphan remote claim %s: %w", remote.GetName(), err)
+		return fmt.Errorf("orphan remote claim %s: %w", klog.KObj(remote), err)
 	}
 	return nil
-}
-
-// wasSynced says whether the local claim was bound to a remote claim before,
-// so that a missing remote claim means someone deleted it.
-func wasSynced(local *unstructured.Unstructured) bool {
-	if _, ok, _ := unstructured.NestedMap(local.Object, "spec", "resourceRef"); ok {
-		return true
-	}
-	c := findCondition(local, condition.Type)
-	return c != nil && (c.Reason == "Synced" || c.Reason == "RemoteDeleted")
-}
-
-func (r *reconciler) event(local *unstructured.Unstructured, typ, reason, msg string) {
-	r.cl.Recorder.Event(local, typ, reason, msg)
 }

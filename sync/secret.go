@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"fmt"
 	"maps"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,12 +15,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 )
 
 // pullSecret copies the connection Secret that the control plane wrote for
 // the remote claim into the local claim's namespace, under the name the user
 // chose, owned by the local claim (so it goes with it). It returns a
-// condition to report instead of "Synced" when the copy is refused or fails.
+// condition to report instead of Synced when the copy is refused or fails.
 // A write that lost a race (409, or created meanwhile) is returned as an
 // error instead, for a quiet retry.
 func (r *reconciler) pullSecret(ctx context.Context, local, remote *unstructured.Unstructured) (*metav1.Condition, error) {
@@ -37,18 +39,18 @@ func (r *reconciler) pullSecret(ctx context.Context, local, remote *unstructured
 	}
 	dst, class, err := r.localSecret(ctx, local.GetNamespace(), name, local.GetUID())
 	if err != nil {
-		c := falseCondition("SecretFailed", err.Error())
+		c := falseCondition(condition.ReasonSecretFailed, err.Error())
 		return &c, nil
 	}
 	if class == conflict.LocalForeign {
-		c := falseCondition("SecretConflict", "a Secret named "+name+" already exists in this namespace and was not written by mcp-connector; the connection details were not copied")
+		c := falseCondition(condition.ReasonSecretConflict, "a Secret named "+name+" already exists in this namespace and was not written by mcp-connector; the connection details were not copied")
 		return &c, nil
 	}
 	if err := r.writeSecret(ctx, local, src, dst, name); err != nil {
 		if lostRace(err) {
 			return nil, err
 		}
-		c := falseCondition("SecretFailed", err.Error())
+		c := falseCondition(condition.ReasonSecretFailed, err.Error())
 		return &c, nil
 	}
 	return nil, nil
@@ -67,7 +69,7 @@ func (r *reconciler) localSecret(ctx context.Context, ns, name string, owner typ
 		return nil, conflict.LocalAbsent, nil
 	}
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("read secret %s: %w", key, err)
 	}
 	return s, conflict.ClassifySecret(true, s.Labels, s.OwnerReferences, owner), nil
 }
@@ -85,19 +87,21 @@ func (r *reconciler) writeSecret(ctx context.Context, local *unstructured.Unstru
 	switch {
 	case dst == nil:
 		if err := c.Create(ctx, want); err != nil {
-			return err
+			return fmt.Errorf("create secret %s: %w", klog.KObj(want), err)
 		}
-		r.event(local, corev1.EventTypeNormal, "ConnectionSecretWritten", "Copied the connection details into Secret "+name)
+		r.event(local, corev1.EventTypeNormal, EventSecretWritten, "Copied the connection details into Secret "+name)
 	case dst.Type != want.Type:
 		// The type of a Secret cannot change: replace it.
 		if err := c.Delete(ctx, dst); client.IgnoreNotFound(err) != nil {
-			return err
+			return fmt.Errorf("delete secret %s to change its type: %w", klog.KObj(dst), err)
 		}
-		return c.Create(ctx, want)
+		if err := c.Create(ctx, want); err != nil {
+			return fmt.Errorf("create secret %s: %w", klog.KObj(want), err)
+		}
 	case !maps.EqualFunc(dst.Data, want.Data, bytesEqual):
 		dst.Data = want.Data
 		if err := c.Update(ctx, dst); err != nil {
-			return err
+			return fmt.Errorf("update secret %s: %w", klog.KObj(dst), err)
 		}
 		log.FromContext(ctx).V(1).Info("Updated connection secret", "secret", klog.KObj(dst))
 	default:

@@ -1,0 +1,247 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/util/csaupgrade"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
+	"github.com/mcp-connector/mcp-connector/sync/controlplane"
+)
+
+// Crossplane's own condition types, copied from the remote claim.
+const (
+	typeReady  = "Ready"
+	typeSynced = "Synced"
+)
+
+// mirroredStatus is the remote status, with condition generations mapped to
+// the local claim, plus our own condition.
+func (r *reconciler) mirroredStatus(local, remote *unstructured.Unstructured, c metav1.Condition) map[string]any {
+	status, _, _ := unstructured.NestedMap(remote.Object, "status")
+	if status == nil {
+		status = map[string]any{}
+	}
+	conds, _, _ := unstructured.NestedSlice(status, "conditions")
+	out := make([]any, 0, len(conds)+1)
+	for _, raw := range conds {
+		m, ok := raw.(map[string]any)
+		if !ok || m["type"] == condition.Type {
+			continue
+		}
+		m["observedGeneration"] = mapGeneration(m["observedGeneration"], remote.GetGeneration(), local.GetGeneration())
+		out = append(out, m)
+	}
+	status["conditions"] = out
+	return withCondition(status, local, c, r.now())
+}
+
+// mapGeneration translates a condition's observedGeneration from the remote
+// claim to the local one: current remotely means current locally; behind
+// remotely stays behind locally, so `kubectl wait` does not take a stale
+// condition for a fresh one.
+func mapGeneration(og any, remoteGen, localGen int64) int64 {
+	n, ok := og.(int64)
+	if !ok {
+		if f, isFloat := og.(float64); isFloat {
+			n, ok = int64(f), true
+		}
+	}
+	switch {
+	case !ok || n >= remoteGen:
+		return localGen
+	case localGen-(remoteGen-n) > 0:
+		return localGen - (remoteGen - n)
+	}
+	return 0
+}
+
+// keptStatus is the local claim's last known status with our condition set.
+func (r *reconciler) keptStatus(local *unstructured.Unstructured, c metav1.Condition) map[string]any {
+	status, _, _ := unstructured.NestedMap(local.Object, "status")
+	if status == nil {
+		status = map[string]any{}
+	}
+	return withCondition(status, local, c, r.now())
+}
+
+// offlineStatus is kept while the gate is closed. Once the control plane has
+// been unreachable for longer than StalePeriod, the copied Ready and Synced
+// conditions turn Unknown, so that health checks stop reporting old news.
+func (r *reconciler) offlineStatus(local *unstructured.Unstructured, gate controlplane.GateState) map[string]any {
+	status := r.keptStatus(local, falseCondition(gate.Reason, gate.Message))
+	if gate.Reachable || r.cfg.StalePeriod <= 0 || r.now().Sub(gate.Since) < r.cfg.StalePeriod {
+		return status
+	}
+	conds, _, _ := unstructured.NestedSlice(status, "conditions")
+	for _, raw := range conds {
+		m, ok := raw.(map[string]any)
+		if ok && (m["type"] == typeReady || m["type"] == typeSynced) && m["status"] != string(metav1.ConditionUnknown) {
+			m["status"] = string(metav1.ConditionUnknown)
+			m["reason"] = condition.ReasonUnreachable
+			m["message"] = "last known state is stale: the control plane has been unreachable for longer than the stale period"
+			m["lastTransitionTime"] = gate.Since.Add(r.cfg.StalePeriod).UTC().Format(time.RFC3339)
+		}
+	}
+	status["conditions"] = conds
+	return status
+}
+
+// untilStale is how long until the copied conditions of a claim turn stale
+// during this outage; 0 when that is not pending.
+func (r *reconciler) untilStale(gate controlplane.GateState) time.Duration {
+	if gate.Reachable || r.cfg.StalePeriod <= 0 {
+		return 0
+	}
+	return max(r.cfg.StalePeriod-r.now().Sub(gate.Since), 0)
+}
+
+func syncedCondition(local *unstructured.Unstructured) metav1.Condition {
+	return metav1.Condition{Type: condition.Type, Status: metav1.ConditionTrue, Reason: condition.ReasonSynced,
+		Message: "the local copy and the control plane are in step", ObservedGeneration: local.GetGeneration()}
+}
+
+func falseCondition(reason, msg string) metav1.Condition {
+	return metav1.Condition{Type: condition.Type, Status: metav1.ConditionFalse, Reason: reason, Message: msg}
+}
+
+// withCondition sets our condition in status, keeping its transition time
+// when status and reason did not change (conditions do not flap); else the
+// transition is now.
+func withCondition(status map[string]any, local *unstructured.Unstructured, c metav1.Condition, now time.Time) map[string]any {
+	c.ObservedGeneration = local.GetGeneration()
+	c.LastTransitionTime = metav1.NewTime(now)
+	if old := findCondition(local, condition.Type); old != nil && old.Status == c.Status && old.Reason == c.Reason {
+		c.LastTransitionTime = old.LastTransitionTime
+	}
+	m, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(&c)
+	conds, _, _ := unstructured.NestedSlice(status, "conditions")
+	out := make([]any, 0, len(conds)+1)
+	for _, raw := range conds {
+		if cm, ok := raw.(map[string]any); !ok || cm["type"] != condition.Type {
+			out = append(out, raw)
+		}
+	}
+	status["conditions"] = append(out, m)
+	return status
+}
+
+func findCondition(obj *unstructured.Unstructured, typ string) *metav1.Condition {
+	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, raw := range conds {
+		m, ok := raw.(map[string]any)
+		if !ok || m["type"] != typ {
+			continue
+		}
+		c := &metav1.Condition{}
+		if runtime.DefaultUnstructuredConverter.FromUnstructured(m, c) != nil {
+			return nil
+		}
+		return c
+	}
+	return nil
+}
+
+// writeStatus writes status, when it is not nil and differs from the local
+// claim's, by server-side apply on the status subresource under
+// FieldManagerStatus. The applied status is all of it (the copied remote
+// status and our condition), so that a field the control plane dropped goes
+// too; no resourceVersion is sent, so there is no 409. A claim gone meanwhile
+// needs no status.
+func (r *reconciler) writeStatus(ctx context.Context, local *unstructured.Unstructured, status map[string]any) error {
+	old, _, _ := unstructured.NestedMap(local.Object, "status")
+	if status == nil || sameStatus(old, status) {
+		return nil
+	}
+	log.FromContext(ctx).V(1).Info("Writing local status", "old", old, "new", status)
+	u := r.applyConfig(local, "status", status)
+	if err := r.cl.localClient().Status().Patch(ctx, u, client.Apply,
+		client.FieldOwner(FieldManagerStatus), client.ForceOwnership); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("apply status of claim %s: %w", klog.KObj(local), err))
+	}
+	localWrites.WithLabelValues(r.gvk.GroupKind().String(), "status").Inc()
+	before, after := findCondition(local, condition.Type), findCondition(u, condition.Type)
+	r.announce(local, before, after)
+	if conditionChanged(before, after) {
+		r.claimChanged()
+	}
+	return nil
+}
+
+// legacyStatusManagers wrote claim status by update before it was applied:
+// earlier connectors, under the manager named after their user agent.
+var legacyStatusManagers = sets.New(FieldManagerUp)
+
+// ensureStatusOwner hands the status fields that an earlier connector wrote
+// by update over to FieldManagerStatus, once per claim, so that applying
+// status removes what the control plane dropped (an apply removes only
+// fields its manager owns). A claim whose status was applied has nothing to
+// hand over, and costs no request. The patch carries the resourceVersion: a
+// concurrent write makes it a lost race.
+func (r *reconciler) ensureStatusOwner(ctx context.Context, local *unstructured.Unstructured) error {
+	patch, err := csaupgrade.UpgradeManagedFieldsPatch(local, legacyStatusManagers, FieldManagerStatus, csaupgrade.Subresource("status"))
+	if err != nil {
+		return fmt.Errorf("compute status ownership of %s: %w", klog.KObj(local), err)
+	}
+	if patch == nil {
+		return nil
+	}
+	if err := r.cl.localClient().Patch(ctx, local, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		return fmt.Errorf("hand status of %s over to %s: %w", klog.KObj(local), FieldManagerStatus, err)
+	}
+	log.FromContext(ctx).Info("Status fields written by an earlier version are now applied", "fieldManager", FieldManagerStatus)
+	return nil
+}
+
+// sameStatus says whether two statuses are equal as the API server stores
+// them, conditions (a list keyed by type) in any order.
+func sameStatus(a, b map[string]any) bool {
+	return conflict.EqualJSON(byConditionType(normalize(a)), byConditionType(normalize(b)))
+}
+
+// byConditionType replaces status.conditions by a map keyed by type.
+func byConditionType(status map[string]any) map[string]any {
+	conds, ok := status["conditions"].([]any)
+	if !ok {
+		return status
+	}
+	byType := make(map[string]any, len(conds))
+	for _, raw := range conds {
+		if m, ok := raw.(map[string]any); ok {
+			byType[fmt.Sprint(m["type"])] = m
+		}
+	}
+	out := maps.Clone(status)
+	out["conditions"] = byType
+	return out
+}
+
+// normalize round-trips a value through JSON so that comparisons see what
+// the API server would store (times as strings, numbers as int64/float64).
+func normalize(v map[string]any) map[string]any {
+	if v == nil {
+		return map[string]any{}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	out := map[string]any{}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return v
+	}
+	return out
+}

@@ -152,8 +152,9 @@ func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster) error {
 		return err
 	}
 	states := connection.NewStates()
-	if err := mgr.Add(&connection.Reporter{Client: mgr.GetClient(), Name: o.ConnectionName, ControlPlane: o.cpConfig.Host,
-		Namespace: o.ControlPlaneNamespace, ClusterID: o.ClusterID, Gate: gate, States: states}); err != nil {
+	reporter := &connection.Reporter{Client: mgr.GetClient(), Name: o.ConnectionName, ControlPlane: o.cpConfig.Host,
+		Namespace: o.ControlPlaneNamespace, ClusterID: o.ClusterID, Gate: gate, States: states}
+	if err := mgr.Add(reporter); err != nil {
 		return err
 	}
 	return crdmirror.SetupWithManager(mgr, crdmirror.Options{
@@ -170,6 +171,7 @@ func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster) error {
 			RecreateGrace: o.RecreateGrace,
 			StalePeriod:   o.StalePeriod,
 			Workers:       o.Workers,
+			OnClaimChange: reporter.ClaimsChanged,
 		},
 	})
 }

@@ -143,8 +143,8 @@ func checkAccess(t *testing.T, c client.Client, m *manifest, ns string) {
 		{authorizationv1.ResourceAttributes{Verb: "escalate", Group: "rbac.authorization.k8s.io", Resource: "clusterroles"}, false},
 		{authorizationv1.ResourceAttributes{Verb: "update", Group: "rbac.authorization.k8s.io", Resource: "clusterroles"}, false},
 		{authorizationv1.ResourceAttributes{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}, false},
-		{authorizationv1.ResourceAttributes{Namespace: "any", Verb: "update", Group: "k8s.starter.org", Resource: "kubernetesclusters", Subresource: "status"}, true},
-		{authorizationv1.ResourceAttributes{Namespace: "any", Verb: "update", Group: "other.example.org", Resource: "things", Subresource: "status"}, false},
+		{authorizationv1.ResourceAttributes{Namespace: "any", Verb: "patch", Group: "k8s.starter.org", Resource: "kubernetesclusters", Subresource: "status"}, true},
+		{authorizationv1.ResourceAttributes{Namespace: "any", Verb: "patch", Group: "other.example.org", Resource: "things", Subresource: "status"}, false},
 	}
 	for _, c2 := range cases {
 		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{

@@ -183,6 +183,30 @@ func localCRD(t *testing.T, name string) *apiextensionsv1.CustomResourceDefiniti
 	return crd
 }
 
+// widgetAPI offers the Widget claim API of group in the control plane (an XRD
+// with a v1alpha1 version of one string field, removed at cleanup) and waits
+// until it is mirrored.
+func widgetAPI(t *testing.T, group string) *unstructured.Unstructured {
+	t.Helper()
+	xrd := newXRD(group, xrdVersion("v1alpha1", true, map[string]any{"size": map[string]any{"type": "string"}}))
+	create(t, world.ControlPlane.Client, xrd)
+	deleteXRDOnCleanup(t, xrd)
+	waitMirrored(t, "widgets."+group)
+	return xrd
+}
+
+// newWidget creates the Widget w1 in a namespace of its own.
+func newWidget(t *testing.T, group string) *unstructured.Unstructured {
+	t.Helper()
+	w := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"size": "s"}}}
+	w.SetAPIVersion(group + "/v1alpha1")
+	w.SetKind("Widget")
+	w.SetNamespace(harness.NewNamespace(t, world.App.Client))
+	w.SetName("w1")
+	create(t, world.App.Client, w)
+	return w
+}
+
 // A changed schema, a new printer column and a new version reach the app
 // cluster; the old version keeps the objects stored in it.
 func TestSchemaChangesPropagate(t *testing.T) {
@@ -190,18 +214,9 @@ func TestSchemaChangesPropagate(t *testing.T) {
 	ctx := context.Background()
 	group := "schema.e2e.starter.org"
 	crdName := "widgets." + group
-	xrd := newXRD(group, xrdVersion("v1alpha1", true, map[string]any{"size": map[string]any{"type": "string"}}))
-	create(t, world.ControlPlane.Client, xrd)
-	deleteXRDOnCleanup(t, xrd)
-	waitMirrored(t, crdName)
+	xrd := widgetAPI(t, group)
 
-	ns := harness.NewNamespace(t, world.App.Client)
-	w := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"size": "s"}}}
-	w.SetAPIVersion(group + "/v1alpha1")
-	w.SetKind("Widget")
-	w.SetNamespace(ns)
-	w.SetName("w1")
-	create(t, world.App.Client, w)
+	w := newWidget(t, group)
 	t.Cleanup(func() { _ = world.App.Client.Delete(context.Background(), w) })
 
 	// New field and printer column.
@@ -283,19 +298,10 @@ func TestWithdrawnAPIKeepsCRDWhileClaimsRemain(t *testing.T) {
 	ctx := context.Background()
 	group := "withdraw.e2e.starter.org"
 	crdName := "widgets." + group
-	xrd := newXRD(group, xrdVersion("v1alpha1", true, map[string]any{"size": map[string]any{"type": "string"}}))
-	create(t, world.ControlPlane.Client, xrd)
-	deleteXRDOnCleanup(t, xrd)
-	waitMirrored(t, crdName)
+	xrd := widgetAPI(t, group)
 	waitConnection(t, func(status map[string]any) error { return apiState(status, crdName, connection.StateMirrored) })
 
-	ns := harness.NewNamespace(t, world.App.Client)
-	w := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"size": "s"}}}
-	w.SetAPIVersion(group + "/v1alpha1")
-	w.SetKind("Widget")
-	w.SetNamespace(ns)
-	w.SetName("w1")
-	create(t, world.App.Client, w)
+	w := newWidget(t, group)
 	waitLocal(t, w, func(u *unstructured.Unstructured) error {
 		if !controllerutilContains(u.GetFinalizers(), conflict.Finalizer) {
 			return fmt.Errorf("no finalizer yet")

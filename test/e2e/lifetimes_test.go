@@ -25,18 +25,9 @@ func TestStoppedSyncerStopsWatching(t *testing.T) {
 	sharedConnector(t)
 	group := "lifetime.e2e.starter.org"
 	crdName := "widgets." + group
-	xrd := newXRD(group, xrdVersion("v1alpha1", true, map[string]any{"size": map[string]any{"type": "string"}}))
-	create(t, world.ControlPlane.Client, xrd)
-	deleteXRDOnCleanup(t, xrd)
-	waitMirrored(t, crdName)
+	xrd := widgetAPI(t, group)
 
-	ns := harness.NewNamespace(t, world.App.Client)
-	w := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"size": "s"}}}
-	w.SetAPIVersion(group + "/v1alpha1")
-	w.SetKind("Widget")
-	w.SetNamespace(ns)
-	w.SetName("w1")
-	create(t, world.App.Client, w)
+	w := newWidget(t, group)
 	waitLocal(t, w, func(u *unstructured.Unstructured) error {
 		if !controllerutilContains(u.GetFinalizers(), conflict.Finalizer) {
 			return fmt.Errorf("no finalizer yet")

@@ -112,6 +112,9 @@ func (r *Reconciler) mirror(ctx context.Context, xrdName, crdName string) (recon
 	if class == conflict.LocalForeign {
 		return reconcile.Result{}, r.refuse(ctx, state, "a CRD of this name already exists in the app cluster and is not managed by this connector; it was left untouched")
 	}
+	if local != nil && !local.DeletionTimestamp.IsZero() {
+		return r.whileDeleted(ctx, state, local, xrdName)
+	}
 	if local, err = r.applyCRD(ctx, remote, local, xrdName); err != nil {
 		if apierrors.IsInvalid(err) {
 			// The app cluster's API server rejects the CRD: retrying the same
@@ -130,7 +133,7 @@ func (r *Reconciler) mirror(ctx context.Context, xrdName, crdName string) (recon
 		return reconcile.Result{}, nil
 	}
 	gvk := schema.GroupVersionKind{Group: remote.Spec.Group, Version: state.Version, Kind: state.Kind}
-	if err := r.syncers.ensure(ctx, crdName, gvk, r.Sync, r.Clusters, func() { r.requeue(xrdName) }); err != nil {
+	if err := r.syncers.ensure(ctx, local, gvk, r.Sync, r.Clusters, func() { r.requeue(xrdName) }); err != nil {
 		return reconcile.Result{}, err
 	}
 	state.State = connection.StateMirrored
@@ -148,7 +151,25 @@ func (r *Reconciler) resumeOffline(ctx context.Context, xrdName string) error {
 		return err
 	}
 	gvk := schema.GroupVersionKind{Group: crd.Spec.Group, Version: StorageVersion(crd), Kind: crd.Spec.Names.Kind}
-	return r.syncers.ensure(ctx, crd.Name, gvk, r.Sync, r.Clusters, func() { r.requeue(xrdName) })
+	return r.syncers.ensure(ctx, crd, gvk, r.Sync, r.Clusters, func() { r.requeue(xrdName) })
+}
+
+// deletedRetry is how often a mirrored CRD that someone is deleting is looked
+// at again (its removal also raises an event).
+const deletedRetry = 5 * time.Second
+
+// whileDeleted keeps the kind's syncer running while someone deletes the
+// mirrored CRD in the app cluster: the API server deletes every claim of the
+// kind, and the syncer orphans their remote claims (kept in the control
+// plane) instead of deleting them. Once the CRD is gone it is mirrored anew,
+// and the new syncer imports those claims back.
+func (r *Reconciler) whileDeleted(ctx context.Context, state connection.APIState, local *apiextensionsv1.CustomResourceDefinition, xrdName string) (reconcile.Result, error) {
+	r.States.Set(pending(state, "the mirrored CRD is being deleted in the app cluster: its claims are kept in the control plane and come back once the API is mirrored again"))
+	gvk := schema.GroupVersionKind{Group: local.Spec.Group, Version: StorageVersion(local), Kind: local.Spec.Names.Kind}
+	if err := r.syncers.ensure(ctx, local, gvk, r.Sync, r.Clusters, func() { r.requeue(xrdName) }); err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{RequeueAfter: deletedRetry}, nil
 }
 
 func pending(s connection.APIState, msg string) connection.APIState {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	gosync "sync"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mcp-connector/mcp-connector/sync"
@@ -17,13 +19,21 @@ import (
 // started them; when it ends, every syncer is stopped.
 type syncers struct {
 	mu      gosync.Mutex
-	running map[string]*sync.Syncer
+	running map[string]running
 	base    context.Context
 	started chan struct{}
 }
 
 func newSyncers() *syncers {
-	return &syncers{running: map[string]*sync.Syncer{}, started: make(chan struct{})}
+	return &syncers{running: map[string]running{}, started: make(chan struct{})}
+}
+
+// running is a syncer and the CRD it was started for: a CRD deleted and
+// created again (same name, new uid) gets a new syncer, whose start imports
+// the claims orphaned when the old one went.
+type running struct {
+	*sync.Syncer
+	crdUID types.UID
 }
 
 // NeedLeaderElection: syncers run on the leader only, like the mirror.
@@ -43,10 +53,10 @@ func (s *syncers) Start(ctx context.Context) error {
 // errNotStarted: a reconcile came before the manager started the syncers.
 var errNotStarted = errors.New("claim syncers are not started yet")
 
-// ensure runs a syncer for gvk under name, restarting it when the version
-// changed or it stopped on its own. onExit is called if it stops by itself.
+// ensure runs a syncer for gvk under name (the CRD's), restarting it when
+// the version or the CRD changed or it stopped on its own. onExit is called if it stops by itself.
 // ctx is only waited on; the syncer runs on the syncers' own context.
-func (s *syncers) ensure(ctx context.Context, name string, gvk schema.GroupVersionKind, cfg sync.Config, cl sync.Clusters, onExit func()) error {
+func (s *syncers) ensure(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition, gvk schema.GroupVersionKind, cfg sync.Config, cl sync.Clusters, onExit func()) error {
 	select {
 	case <-s.started:
 	case <-ctx.Done():
@@ -54,21 +64,21 @@ func (s *syncers) ensure(ctx context.Context, name string, gvk schema.GroupVersi
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur, ok := s.running[name]; ok {
+	if cur, ok := s.running[crd.Name]; ok {
 		select {
 		case <-cur.Done():
 		default:
-			if cur.GVK == gvk {
+			if cur.GVK == gvk && cur.crdUID == crd.UID {
 				return nil
 			}
 			cur.Stop()
 		}
 	}
-	sy, err := sync.Start(s.base, cfg, cl, gvk)
+	sy, err := sync.Start(s.base, cfg, cl, gvk, crd.Name)
 	if err != nil {
 		return err
 	}
-	s.running[name] = sy
+	s.running[crd.Name] = running{Syncer: sy, crdUID: crd.UID}
 	log.FromContext(ctx).Info("Started claim syncer", "gvk", gvk.String())
 	go func() {
 		select {

@@ -37,10 +37,13 @@ type Syncer struct {
 }
 
 // Start builds the per-kind controller and runs it until Stop or ctx ends.
+// crd names the local CRD of the kind: claims deleted because it is going
+// away are orphaned in the control plane, never deleted there.
 // ctx must be long-lived (the syncer runs on it, not on the context of a
 // reconcile). The caches of both clusters must already be running.
-func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersionKind) (*Syncer, error) {
+func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersionKind, crd string) (*Syncer, error) {
 	r := newReconciler(cfg, cl, gvk)
+	r.crd = crd
 	name := "claim-" + strings.ToLower(gvk.Kind) + "." + gvk.Group
 	skip := true
 	c, err := controller.NewUnmanaged(name, controller.Options{

@@ -19,6 +19,7 @@ const (
 	EventSecretWritten  = "ConnectionSecretWritten"
 	EventDeletingRemote = "DeletingInControlPlane"
 	EventOrphaned       = "Orphaned"
+	EventOrphanedByCRD  = "OrphanedByCRDDeletion"
 )
 
 func (r *reconciler) event(local *unstructured.Unstructured, typ, reason, msg string) {

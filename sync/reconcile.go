@@ -40,6 +40,8 @@ type reconciler struct {
 	cfg Config
 	cl  Clusters
 	gvk schema.GroupVersionKind
+	// crd is the name of the kind's CRD in the app cluster.
+	crd string
 	now func() time.Time
 	// missingSince records, per local claim uid, when its remote claim was
 	// first seen deleted by someone else (for the re-create grace period).
@@ -208,9 +210,15 @@ func (r *reconciler) reconcileDelete(ctx context.Context, local *unstructured.Un
 	if err != nil {
 		return outcome{err: err}
 	}
+	going, err := r.crdGoing(ctx)
+	if err != nil {
+		return outcome{err: err}
+	}
 	switch {
 	case !conflict.MayDeleteRemote(class):
 		return outcome{err: r.removeFinalizer(ctx, local)}
+	case going && remote.GetDeletionTimestamp().IsZero():
+		return outcome{err: r.orphanForCRD(ctx, local, remote)}
 	case local.GetAnnotations()[conflict.AnnotationDeletionPolicy] == conflict.DeletionPolicyOrphan:
 		if err := r.orphanRemote(ctx, remote, "claim-deleted"); err != nil {
 			return outcome{err: err}

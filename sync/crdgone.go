@@ -1,0 +1,55 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/mcp-connector/mcp-connector/sync/orphan"
+)
+
+// crdGoing says whether the kind's CRD in the app cluster is being deleted
+// (or is gone): then the API server deletes every claim of the kind, and
+// those deletes are not a user's. It reads the API server, not the cache:
+// the claim's deletion can reach the cache before the CRD's.
+func (r *reconciler) crdGoing(ctx context.Context) (bool, error) {
+	if r.crd == "" {
+		return false, nil
+	}
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	err := r.cl.Local.GetAPIReader().Get(ctx, types.NamespacedName{Name: r.crd}, crd)
+	switch {
+	case apierrors.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("read CRD %s: %w", r.crd, err)
+	}
+	return !crd.GetDeletionTimestamp().IsZero(), nil
+}
+
+// orphanForCRD lets the remote claim of a claim deleted with its CRD go, as
+// an uninstall does: it stays in the control plane with its composite and
+// resources, marked so that it is imported back as a local copy once the API
+// is mirrored again (sync/orphan). Then the local claim may go.
+func (r *reconciler) orphanForCRD(ctx context.Context, local, remote *unstructured.Unstructured) error {
+	secret, _, _ := unstructured.NestedString(local.Object, "spec", "writeConnectionSecretToRef", "name")
+	patch, err := orphan.OrphanPatch(secret)
+	if err != nil {
+		return fmt.Errorf("orphan patch for %s: %w", klog.KObj(remote), err)
+	}
+	if err := r.cl.remoteClient().Patch(ctx, remote, client.RawPatch(types.MergePatchType, patch)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("orphan remote claim %s: %w", klog.KObj(remote), err)
+	}
+	log.FromContext(ctx).Info("Claim deleted with its CRD; remote claim kept", "remote", klog.KObj(remote))
+	r.event(local, corev1.EventTypeWarning, EventOrphanedByCRD, "The claim's CRD was deleted in the app cluster; the remote claim "+
+		remote.GetName()+" was kept in the control plane and comes back here when the API is mirrored again")
+	return r.removeFinalizer(ctx, local)
+}

@@ -49,7 +49,8 @@ func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersion
 	c, err := controller.NewUnmanaged(name, controller.Options{
 		Reconciler:              r,
 		MaxConcurrentReconciles: max(cfg.Workers, 1),
-		SkipNameValidation:      &skip, // a kind can be stopped and started again
+		ReconciliationTimeout:   reconcileTimeout, // no worker waits without a deadline
+		SkipNameValidation:      &skip,            // a kind can be stopped and started again
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create syncer for %s: %w", gvk, err)

@@ -152,7 +152,8 @@ func (r *reconciler) reconcileNormal(ctx context.Context, local *unstructured.Un
 	}
 	remote, class, err := r.lookupRemote(ctx, local)
 	if err != nil {
-		return outcome{err: err}
+		c := readFailed(err, condition.ReasonUnreachable, "the remote claim")
+		return outcome{status: r.keptStatus(local, c), err: err}
 	}
 	v := r.checkPush(local, remote, class)
 	if !v.push {
@@ -280,7 +281,7 @@ func (r *reconciler) claimChanged() {
 func (r *reconciler) lookupRemote(ctx context.Context, local *unstructured.Unstructured) (*unstructured.Unstructured, conflict.Remote, error) {
 	key := types.NamespacedName{Namespace: r.cfg.Namespace, Name: RemoteName(r.cfg.ClusterID, local.GetNamespace(), local.GetName())}
 	remote := r.newRemote()
-	err := r.cl.remoteClient().Get(ctx, key, remote)
+	err := cacheGet(ctx, r.cl.remoteClient(), key, remote)
 	if apierrors.IsNotFound(err) {
 		err = r.cl.Remote.GetAPIReader().Get(ctx, key, remote)
 	}

@@ -31,15 +31,19 @@ func (r *reconciler) pullSecret(ctx context.Context, local, remote *unstructured
 	}
 	src := &corev1.Secret{}
 	key := types.NamespacedName{Namespace: r.cfg.Namespace, Name: r.remoteSecretName(local)}
-	if err := r.cl.remoteClient().Get(ctx, key, src); err != nil {
-		return nil, nil // not written yet; its creation raises an event
+	if err := cacheGet(ctx, r.cl.remoteClient(), key, src); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil // not written yet; its creation raises an event
+		}
+		c := readFailed(err, condition.ReasonSecretFailed, "the connection Secret "+key.String()+" in the control plane")
+		return &c, nil
 	}
 	if owner := metav1.GetControllerOf(src); owner == nil || owner.UID != remote.GetUID() {
 		return nil, nil // not the remote claim's own Secret: never copied
 	}
 	dst, class, err := r.localSecret(ctx, local.GetNamespace(), name, local.GetUID())
 	if err != nil {
-		c := falseCondition(condition.ReasonSecretFailed, err.Error())
+		c := readFailed(err, condition.ReasonSecretFailed, "the Secret "+name+" in this namespace")
 		return &c, nil
 	}
 	if class == conflict.LocalForeign {
@@ -61,7 +65,7 @@ func (r *reconciler) pullSecret(ctx context.Context, local, remote *unstructured
 func (r *reconciler) localSecret(ctx context.Context, ns, name string, owner types.UID) (*corev1.Secret, conflict.Local, error) {
 	s := &corev1.Secret{}
 	key := types.NamespacedName{Namespace: ns, Name: name}
-	err := r.cl.localClient().Get(ctx, key, s)
+	err := cacheGet(ctx, r.cl.localClient(), key, s)
 	if apierrors.IsNotFound(err) {
 		err = r.cl.Local.GetAPIReader().Get(ctx, key, s)
 	}

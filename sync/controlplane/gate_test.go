@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/mcp-connector/mcp-connector/sync/condition"
 )
@@ -113,12 +114,11 @@ func TestGateSubscriptionEndsWithContext(t *testing.T) {
 		t.Fatalf("subscribers = %d, want 2", n)
 	}
 	cancel()
-	deadline := time.Now().Add(5 * time.Second)
-	for g.subscribers() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("subscribers = %d after the context ended, want 1", g.subscribers())
-		}
-		time.Sleep(time.Millisecond) // polling for the AfterFunc, not waiting for a condition blindly
+	err := wait.PollUntilContextTimeout(t.Context(), time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
+		return g.subscribers() == 1, nil
+	})
+	if err != nil {
+		t.Fatalf("subscribers = %d after the context ended, want 1", g.subscribers())
 	}
 	g.Set(GateState{Reachable: true, Reason: condition.ReasonForbidden}, t0.Add(time.Second))
 	if !notified(kept) {

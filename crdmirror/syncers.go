@@ -64,6 +64,9 @@ func (s *syncers) ensure(ctx context.Context, crd *apiextensionsv1.CustomResourc
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.base.Err() != nil {
+		return errNotStarted // stopping: nothing would stop a syncer started now
+	}
 	if cur, ok := s.running[crd.Name]; ok {
 		select {
 		case <-cur.Done():
@@ -80,14 +83,25 @@ func (s *syncers) ensure(ctx context.Context, crd *apiextensionsv1.CustomResourc
 	}
 	s.running[crd.Name] = running{Syncer: sy, crdUID: crd.UID}
 	log.FromContext(ctx).Info("Started claim syncer", "gvk", gvk.String())
-	go func() {
-		select {
-		case <-s.base.Done():
-		case <-sy.Done():
-			onExit()
-		}
-	}()
+	go s.watchExit(crd.Name, sy, onExit)
 	return nil
+}
+
+// watchExit calls onExit when sy stops by itself: not when it was stopped
+// (then it is no longer the running syncer of its name), and not when the
+// syncers stop.
+func (s *syncers) watchExit(name string, sy *sync.Syncer, onExit func()) {
+	select {
+	case <-s.base.Done():
+		return
+	case <-sy.Done():
+	}
+	s.mu.Lock()
+	cur, ok := s.running[name]
+	s.mu.Unlock()
+	if ok && cur.Syncer == sy && s.base.Err() == nil {
+		onExit()
+	}
 }
 
 // stop ends the syncer of a kind, if one runs, and waits until it released

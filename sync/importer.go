@@ -124,6 +124,8 @@ func importSkip(err error) (bool, string) {
 		return true, "a local claim of that name exists already (annotate it with " + conflict.AnnotationAdopt + "=true to take the remote claim over)"
 	case apierrors.IsNotFound(err):
 		return true, "its namespace does not exist in this cluster; create it and restart the connector to import the claim"
+	case apierrors.IsMethodNotSupported(err):
+		return true, "the claim's CRD is being deleted in this cluster; the claim is imported once the API is mirrored again"
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err), apierrors.IsForbidden(err):
 		return true, "this cluster refuses the copy"
 	}

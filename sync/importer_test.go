@@ -19,6 +19,7 @@ func TestImportSkip(t *testing.T) {
 		"NamespaceMissing": {err: apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "team-a"), want: true},
 		"Invalid":          {err: apierrors.NewInvalid(schema.GroupKind{Group: gr.Group, Kind: "KubernetesCluster"}, "db", field.ErrorList{}), want: true},
 		"Forbidden":        {err: apierrors.NewForbidden(gr, "db", errors.New("no")), want: true},
+		"CRDDeleting":      {err: apierrors.NewMethodNotSupported(gr, "create"), want: true},
 		"Unavailable":      {err: apierrors.NewServiceUnavailable("busy")},
 		"Network":          {err: errors.New("connection refused")},
 	}

@@ -211,13 +211,14 @@ func (r *reconciler) reconcileDelete(ctx context.Context, local *unstructured.Un
 	if err != nil {
 		return outcome{err: err}
 	}
+	if !conflict.MayDeleteRemote(class) {
+		return outcome{err: r.removeFinalizer(ctx, local)}
+	}
 	going, err := r.crdGoing(ctx)
 	if err != nil {
 		return outcome{err: err}
 	}
 	switch {
-	case !conflict.MayDeleteRemote(class):
-		return outcome{err: r.removeFinalizer(ctx, local)}
 	case going && remote.GetDeletionTimestamp().IsZero():
 		return outcome{err: r.orphanForCRD(ctx, local, remote)}
 	case local.GetAnnotations()[conflict.AnnotationDeletionPolicy] == conflict.DeletionPolicyOrphan:

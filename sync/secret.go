@@ -96,7 +96,8 @@ func (r *reconciler) writeSecret(ctx context.Context, local *unstructured.Unstru
 		r.event(local, corev1.EventTypeNormal, EventSecretWritten, "Copied the connection details into Secret "+name)
 	case dst.Type != want.Type:
 		// The type of a Secret cannot change: replace it.
-		if err := c.Delete(ctx, dst); client.IgnoreNotFound(err) != nil {
+		uid := dst.UID // only the Secret read above, never one put there meanwhile
+		if err := c.Delete(ctx, dst, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("delete secret %s to change its type: %w", klog.KObj(dst), err)
 		}
 		if err := c.Create(ctx, want); err != nil {

@@ -56,26 +56,23 @@ var errNotStarted = errors.New("claim syncers are not started yet")
 // ensure runs a syncer for gvk under name (the CRD's), restarting it when
 // the version or the CRD changed or it stopped on its own. onExit is called if it stops by itself.
 // ctx is only waited on; the syncer runs on the syncers' own context.
+// Calls for one CRD name come from its reconciles, which never run
+// concurrently; the lock is not held while a syncer stops, so a slow stop
+// holds up no other kind.
 func (s *syncers) ensure(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition, gvk schema.GroupVersionKind, cfg sync.Config, cl sync.Clusters, onExit func()) error {
 	select {
 	case <-s.started:
 	case <-ctx.Done():
 		return errNotStarted
 	}
+	if s.current(crd.Name, gvk, crd.UID) {
+		return nil
+	}
+	s.stop(crd.Name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.base.Err() != nil {
 		return errNotStarted // stopping: nothing would stop a syncer started now
-	}
-	if cur, ok := s.running[crd.Name]; ok {
-		select {
-		case <-cur.Done():
-		default:
-			if cur.GVK == gvk && cur.crdUID == crd.UID {
-				return nil
-			}
-			cur.Stop()
-		}
 	}
 	sy, err := sync.Start(s.base, cfg, cl, gvk, crd.Name)
 	if err != nil {
@@ -85,6 +82,22 @@ func (s *syncers) ensure(ctx context.Context, crd *apiextensionsv1.CustomResourc
 	log.FromContext(ctx).Info("Started claim syncer", "gvk", gvk.String())
 	go s.watchExit(crd.Name, sy, onExit)
 	return nil
+}
+
+// current says whether the syncer of name runs, for gvk and the CRD of that uid.
+func (s *syncers) current(name string, gvk schema.GroupVersionKind, uid types.UID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.running[name]
+	if !ok {
+		return false
+	}
+	select {
+	case <-cur.Done():
+		return false
+	default:
+		return cur.GVK == gvk && cur.crdUID == uid
+	}
 }
 
 // watchExit calls onExit when sy stops by itself: not when it was stopped
@@ -105,21 +118,31 @@ func (s *syncers) watchExit(name string, sy *sync.Syncer, onExit func()) {
 }
 
 // stop ends the syncer of a kind, if one runs, and waits until it released
-// everything it started.
+// everything it started. It is no longer the running syncer of its name
+// before it stops, so its exit calls no onExit.
 func (s *syncers) stop(name string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cur, ok := s.running[name]; ok {
+	cur, ok := s.running[name]
+	delete(s.running, name)
+	s.mu.Unlock()
+	if ok {
 		cur.Stop()
-		delete(s.running, name)
 	}
 }
 
+// stopAll stops every syncer, all at once, and waits for them.
 func (s *syncers) stopAll() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for name, cur := range s.running {
-		cur.Stop()
-		delete(s.running, name)
+	all := s.running
+	s.running = map[string]running{}
+	s.mu.Unlock()
+	var wg gosync.WaitGroup
+	for _, cur := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cur.Stop()
+		}()
 	}
+	wg.Wait()
 }

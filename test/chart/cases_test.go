@@ -88,8 +88,8 @@ func validCases() []validCase {
 			values: base().with("leaderElection.enabled", false),
 			check: func(t *testing.T, m *manifest) {
 				wantArg(t, m, "leader-elect", "false")
-				if n := len(m.find("Role")) + len(m.find("RoleBinding")); n != 0 {
-					t.Errorf("leader election is off, but %d Role(Binding)s were rendered", n)
+				if n := len(m.leaseRoles()); n != 0 {
+					t.Errorf("leader election is off, but %d leader-election Roles were rendered", n)
 				}
 			},
 		},

@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/mcp-connector/mcp-connector/test/harness"
@@ -64,6 +65,7 @@ func checkCommon(t *testing.T, m *manifest, known map[string]bool) {
 	checkPodSecurity(t, d)
 	checkProbesAndPorts(t, m, d)
 	checkLeaseRole(t, m, d)
+	checkPendingOrphansRole(t, m)
 	checkBindings(t, m, d)
 	a := args(d)
 	if got := a["control-plane-namespace"]; len(got) != 1 || got[0] != "team-a" {
@@ -192,7 +194,8 @@ func checkProbesAndPorts(t *testing.T, m *manifest, d *appsv1.Deployment) {
 // name>, in the namespace it will use), and create without a name.
 func checkLeaseRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	t.Helper()
-	if len(m.find("Role")) == 0 {
+	roles := m.leaseRoles()
+	if len(roles) == 0 {
 		return
 	}
 	a := args(d)
@@ -201,7 +204,9 @@ func checkLeaseRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 		ns = v[0]
 	}
 	r := &rbacv1.Role{}
-	m.one(t, "Role", r)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(roles[0].Object, r); err != nil || len(roles) != 1 {
+		t.Fatalf("rendered %d leader-election Roles (%v), want 1", len(roles), err)
+	}
 	want := []rbacv1.PolicyRule{
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"mcp-connector-" + a["connection-name"][0]}, Verbs: []string{"get", "update"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
@@ -209,6 +214,40 @@ func checkLeaseRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	if r.Namespace != ns || !equalRules(r.Rules, want) {
 		t.Errorf("leader-election Role in %s with rules %+v, want in %s with %+v", r.Namespace, r.Rules, ns, want)
 	}
+}
+
+// leaseRoles are the rendered leader-election Roles.
+func (m *manifest) leaseRoles() []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range m.find("Role") {
+		if strings.HasSuffix(o.GetName(), "-leader-election") {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// checkPendingOrphansRole asserts that the connector may get and update the
+// record of pending orphans in its own namespace, by name, and create it.
+func checkPendingOrphansRole(t *testing.T, m *manifest) {
+	t.Helper()
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"mcp-connector-pending-orphans"}, Verbs: []string{"get", "update"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
+	}
+	for _, o := range m.find("Role") {
+		r := &rbacv1.Role{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, r); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(r.Name, "-pending-orphans") {
+			if r.Namespace != testNamespace || !equalRules(r.Rules, want) {
+				t.Errorf("pending-orphans Role in %s with rules %+v, want in %s with %+v", r.Namespace, r.Rules, testNamespace, want)
+			}
+			return
+		}
+	}
+	t.Errorf("no pending-orphans Role rendered")
 }
 
 func equalRules(a, b []rbacv1.PolicyRule) bool {

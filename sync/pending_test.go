@@ -7,10 +7,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
+	"github.com/mcp-connector/mcp-connector/sync/controlplane"
 )
 
 var pendingGVK = schema.GroupVersionKind{Group: "example.org", Version: "v1", Kind: "KubernetesCluster"}
@@ -172,5 +175,34 @@ func TestPendingOrphanPatch(t *testing.T) {
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("PendingOrphanPatch: -want +got:\n%s", diff)
+	}
+}
+
+func TestOrphanLaterAllowed(t *testing.T) {
+	orphan := &unstructured.Unstructured{}
+	orphan.SetAnnotations(map[string]string{conflict.AnnotationDeletionPolicy: conflict.DeletionPolicyOrphan})
+	plain := &unstructured.Unstructured{}
+	closed := func(reason string) controlplane.GateState { return controlplane.GateState{Reason: reason} }
+	cases := map[string]struct {
+		reason string
+		local  *unstructured.Unstructured
+		gate   controlplane.GateState
+		ns     string
+		want   bool
+	}{
+		"Unreachable":      {reason: "An Orphan claim goes while the control plane does not answer.", local: orphan, gate: closed(condition.ReasonUnreachable), ns: "sys", want: true},
+		"Forbidden":        {reason: "Revoked credentials close the gate too.", local: orphan, gate: closed(condition.ReasonForbidden), ns: "sys", want: true},
+		"NamespaceHeld":    {reason: "A namespace another cluster took over never opens again.", local: orphan, gate: closed(condition.ReasonNamespaceHeld), ns: "sys", want: true},
+		"Starting":         {reason: "Before the first probe the claim waits a moment: the control plane may well answer.", local: orphan, gate: closed(condition.ReasonStarting), ns: "sys"},
+		"Open":             {reason: "With the gate open the remote claim is orphaned at once, not recorded.", local: orphan, gate: controlplane.GateState{Open: true, Reason: condition.ReasonReady}, ns: "sys"},
+		"NoDeletionPolicy": {reason: "A claim without the annotation waits for the control plane, as before.", local: plain, gate: closed(condition.ReasonUnreachable), ns: "sys"},
+		"NowhereToRecord":  {reason: "Without a namespace for the record the claim waits.", local: orphan, gate: closed(condition.ReasonUnreachable)},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := orphanLaterAllowed(tc.local, tc.gate, tc.ns); got != tc.want {
+				t.Errorf("%s\norphanLaterAllowed = %v, want %v", tc.reason, got, tc.want)
+			}
+		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 	"github.com/mcp-connector/mcp-connector/sync/controlplane"
 )
 
@@ -35,6 +36,14 @@ func (r *reconciler) pendingStore() PendingStore {
 // orphanPolicy says whether the local claim asks to be orphaned.
 func orphanPolicy(local *unstructured.Unstructured) bool {
 	return local.GetAnnotations()[conflict.AnnotationDeletionPolicy] == conflict.DeletionPolicyOrphan
+}
+
+// orphanLaterAllowed says whether a claim deleted while the gate is closed
+// may go before the control plane is told: it asks to be orphaned, there is
+// a place to record it, and the gate is closed for a reason (not merely
+// waiting for the first probe, which answers within seconds).
+func orphanLaterAllowed(local *unstructured.Unstructured, gate controlplane.GateState, pendingNamespace string) bool {
+	return orphanPolicy(local) && pendingNamespace != "" && !gate.Open && gate.Reason != condition.ReasonStarting
 }
 
 // orphanLater lets a claim that asks to be orphaned go while the control

@@ -205,7 +205,7 @@ func (r *reconciler) reconcileDelete(ctx context.Context, local *unstructured.Un
 		return outcome{}
 	}
 	if gate := r.cl.Gate.State(); !gate.Open {
-		if orphanPolicy(local) && r.cfg.PendingNamespace != "" {
+		if orphanLaterAllowed(local, gate, r.cfg.PendingNamespace) {
 			return outcome{err: r.orphanLater(ctx, local, gate)} // pendingpass.go
 		}
 		return outcome{status: r.keptStatus(local, falseCondition(gate.Reason, "deletion waits for the control plane: "+gate.Message))}

@@ -64,6 +64,14 @@ func TestReleaseStuckClaim(t *testing.T) {
 	if err := world.App.Client.Get(context.Background(), client.ObjectKeyFromObject(claim), claim.DeepCopy()); !apierrors.IsNotFound(err) {
 		t.Errorf("the released claim is still there: %v", err)
 	}
+	// Its connection Secret goes with it, through the garbage collector.
+	harness.Eventually(t, waitTimeout, func() error {
+		key := client.ObjectKey{Namespace: claim.GetNamespace(), Name: claim.GetName() + "-kubeconfig"}
+		if err := world.App.Client.Get(context.Background(), key, &corev1.Secret{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("connection Secret %s of the released claim still there (%v)", key, err)
+		}
+		return nil
+	})
 	entries := pendingEntries(t, releaseNS)
 	if len(entries) != 1 || entries[0].Name != remoteName || entries[0].Namespace != cpNS || entries[0].ClusterID != clusterID {
 		t.Fatalf("pending orphans %+v, want one for remote claim %s in %s", entries, remoteName, cpNS)

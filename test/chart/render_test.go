@@ -12,7 +12,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/mcp-connector/mcp-connector/test/harness"
@@ -65,7 +64,6 @@ func checkCommon(t *testing.T, m *manifest, known map[string]bool) {
 	checkPodSecurity(t, d)
 	checkProbesAndPorts(t, m, d)
 	checkLeaseRole(t, m, d)
-	checkPendingOrphansRole(t, m)
 	checkBindings(t, m, d)
 	a := args(d)
 	if got := a["control-plane-namespace"]; len(got) != 1 || got[0] != "team-a" {
@@ -76,6 +74,7 @@ func checkCommon(t *testing.T, m *manifest, known map[string]bool) {
 			t.Errorf("%s %s has no namespace", o.GetKind(), o.GetName())
 		}
 	}
+	checkPendingOrphansRole(t, m)
 }
 
 var flagsOnce struct {
@@ -194,18 +193,14 @@ func checkProbesAndPorts(t *testing.T, m *manifest, d *appsv1.Deployment) {
 // name>, in the namespace it will use), and create without a name.
 func checkLeaseRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	t.Helper()
-	roles := m.leaseRoles()
-	if len(roles) == 0 {
+	r := roleNamed(t, m, "-leader-election")
+	if r == nil {
 		return
 	}
 	a := args(d)
 	ns := testNamespace
 	if v := a["leader-election-namespace"]; len(v) == 1 {
 		ns = v[0]
-	}
-	r := &rbacv1.Role{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(roles[0].Object, r); err != nil || len(roles) != 1 {
-		t.Fatalf("rendered %d leader-election Roles (%v), want 1", len(roles), err)
 	}
 	want := []rbacv1.PolicyRule{
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"mcp-connector-" + a["connection-name"][0]}, Verbs: []string{"get", "update"}},
@@ -216,38 +211,19 @@ func checkLeaseRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	}
 }
 
-// leaseRoles are the rendered leader-election Roles.
-func (m *manifest) leaseRoles() []*unstructured.Unstructured {
-	var out []*unstructured.Unstructured
-	for _, o := range m.find("Role") {
-		if strings.HasSuffix(o.GetName(), "-leader-election") {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-// checkPendingOrphansRole asserts that the connector may get and update the
-// record of pending orphans in its own namespace, by name, and create it.
-func checkPendingOrphansRole(t *testing.T, m *manifest) {
+// roleNamed returns the Role whose name ends in suffix, or nil.
+func roleNamed(t *testing.T, m *manifest, suffix string) *rbacv1.Role {
 	t.Helper()
-	want := []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"mcp-connector-pending-orphans"}, Verbs: []string{"get", "update"}},
-		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
-	}
 	for _, o := range m.find("Role") {
-		r := &rbacv1.Role{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, r); err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasSuffix(r.Name, "-pending-orphans") {
-			if r.Namespace != testNamespace || !equalRules(r.Rules, want) {
-				t.Errorf("pending-orphans Role in %s with rules %+v, want in %s with %+v", r.Namespace, r.Rules, testNamespace, want)
+		if strings.HasSuffix(o.GetName(), suffix) {
+			r := &rbacv1.Role{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, r); err != nil {
+				t.Fatal(err)
 			}
-			return
+			return r
 		}
 	}
-	t.Errorf("no pending-orphans Role rendered")
+	return nil
 }
 
 func equalRules(a, b []rbacv1.PolicyRule) bool {
@@ -279,5 +255,22 @@ func checkBindings(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	}
 	if sas := m.find("ServiceAccount"); len(sas) != 1 || sas[0].GetName() != sa {
 		t.Errorf("rendered %d ServiceAccounts, want one named %s", len(sas), sa)
+	}
+}
+
+// checkPendingOrphansRole asserts that the connector may get and update the
+// record of pending orphans in its own namespace, by name, and create it.
+func checkPendingOrphansRole(t *testing.T, m *manifest) {
+	t.Helper()
+	r := roleNamed(t, m, "-pending-orphans")
+	if r == nil {
+		t.Fatal("no Role for the record of pending orphans was rendered")
+	}
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"mcp-connector-pending-orphans"}, Verbs: []string{"get", "update"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
+	}
+	if r.Namespace != testNamespace || !equalRules(r.Rules, want) {
+		t.Errorf("pending-orphans Role in %s with rules %+v, want in %s with %+v", r.Namespace, r.Rules, testNamespace, want)
 	}
 }

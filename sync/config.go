@@ -42,6 +42,11 @@ type Config struct {
 	// StalePeriod is how long the control plane may be unreachable before the
 	// claim's copied Synced/Ready conditions are marked Unknown (0: never).
 	StalePeriod time.Duration
+	// PendingNamespace is the connector's own namespace in the app cluster,
+	// where the pending orphans are recorded (PendingOrphansConfigMap). A
+	// claim with deletion policy Orphan deleted while the control plane does
+	// not answer goes at once only when it is set; else it waits.
+	PendingNamespace string
 	// Workers is the number of concurrent reconciles per kind.
 	Workers int
 	// OnClaimChange, if not nil, is called whenever a claim's

@@ -60,7 +60,8 @@ func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersion
 	}
 	ctx, cancel := context.WithCancel(log.IntoContext(ctx, log.FromContext(ctx).WithValues("gvk", gvk.String())))
 	s := &Syncer{GVK: gvk, cl: cl, cancel: cancel, done: make(chan struct{})}
-	go r.importOrphans(ctx) // claims an uninstall of this cluster left behind come back (importer.go)
+	go r.importOrphans(ctx)     // claims an uninstall of this cluster left behind come back (importer.go)
+	go r.settlePendingLoop(ctx) // remote claims left behind while the control plane was away (pendingpass.go)
 	go s.run(ctx, c)
 	return s, nil
 }

@@ -11,5 +11,8 @@
 // deleted the local claim, and never deletes a local claim at all. It creates
 // local claims in one case only: when a syncer starts, remote claims that an
 // uninstall of this same app cluster orphaned are imported back as local
-// copies (importer.go, with the marks of sync/orphan).
+// copies (importer.go, with the marks of sync/orphan). Outside claims and
+// their Secrets it writes one object: the record of pending orphans in the
+// connector's own namespace (pending.go), remote claims left untouched while
+// the control plane did not answer, marked orphaned once it does.
 package sync

@@ -20,6 +20,9 @@ const (
 	EventDeletingRemote = "DeletingInControlPlane"
 	EventOrphaned       = "Orphaned"
 	EventOrphanedByCRD  = "OrphanedByCRDDeletion"
+	// EventOrphanPending: the claim went while the control plane did not
+	// answer; its remote claim is marked orphaned once it answers.
+	EventOrphanPending = "OrphanPending"
 )
 
 func (r *reconciler) event(local *unstructured.Unstructured, typ, reason, msg string) {

@@ -205,6 +205,9 @@ func (r *reconciler) reconcileDelete(ctx context.Context, local *unstructured.Un
 		return outcome{}
 	}
 	if gate := r.cl.Gate.State(); !gate.Open {
+		if orphanLaterAllowed(local, gate, r.cfg.PendingNamespace) {
+			return outcome{err: r.orphanLater(ctx, local, gate)} // pendingpass.go
+		}
 		return outcome{status: r.keptStatus(local, falseCondition(gate.Reason, "deletion waits for the control plane: "+gate.Message))}
 	}
 	remote, class, err := r.lookupRemote(ctx, local)
@@ -221,8 +224,8 @@ func (r *reconciler) reconcileDelete(ctx context.Context, local *unstructured.Un
 	switch {
 	case going && remote.GetDeletionTimestamp().IsZero():
 		return outcome{err: r.orphanForCRD(ctx, local, remote)}
-	case local.GetAnnotations()[conflict.AnnotationDeletionPolicy] == conflict.DeletionPolicyOrphan:
-		if err := r.orphanRemote(ctx, remote, "claim-deleted"); err != nil {
+	case orphanPolicy(local):
+		if err := r.orphanRemote(ctx, remote, OrphanedClaimDeleted); err != nil {
 			return outcome{err: err}
 		}
 		r.event(local, corev1.EventTypeNormal, EventOrphaned, "Deleted locally; the remote claim was kept in the control plane")

@@ -171,7 +171,9 @@ func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster) error {
 			RecreateGrace: o.RecreateGrace,
 			StalePeriod:   o.StalePeriod,
 			Workers:       o.Workers,
-			OnClaimChange: reporter.ClaimsChanged,
+			// The pod's namespace, where the chart lets it keep its records.
+			PendingNamespace: defaultLeaderElectionNamespace(),
+			OnClaimChange:    reporter.ClaimsChanged,
 		},
 	})
 }

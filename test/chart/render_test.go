@@ -74,6 +74,7 @@ func checkCommon(t *testing.T, m *manifest, known map[string]bool) {
 			t.Errorf("%s %s has no namespace", o.GetKind(), o.GetName())
 		}
 	}
+	checkPendingOrphansRole(t, m)
 }
 
 var flagsOnce struct {
@@ -192,7 +193,8 @@ func checkProbesAndPorts(t *testing.T, m *manifest, d *appsv1.Deployment) {
 // name>, in the namespace it will use), and create without a name.
 func checkLeaseRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	t.Helper()
-	if len(m.find("Role")) == 0 {
+	r := roleNamed(t, m, "-leader-election")
+	if r == nil {
 		return
 	}
 	a := args(d)
@@ -200,8 +202,6 @@ func checkLeaseRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	if v := a["leader-election-namespace"]; len(v) == 1 {
 		ns = v[0]
 	}
-	r := &rbacv1.Role{}
-	m.one(t, "Role", r)
 	want := []rbacv1.PolicyRule{
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"mcp-connector-" + a["connection-name"][0]}, Verbs: []string{"get", "update"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
@@ -209,6 +209,21 @@ func checkLeaseRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	if r.Namespace != ns || !equalRules(r.Rules, want) {
 		t.Errorf("leader-election Role in %s with rules %+v, want in %s with %+v", r.Namespace, r.Rules, ns, want)
 	}
+}
+
+// roleNamed returns the Role whose name ends in suffix, or nil.
+func roleNamed(t *testing.T, m *manifest, suffix string) *rbacv1.Role {
+	t.Helper()
+	for _, o := range m.find("Role") {
+		if strings.HasSuffix(o.GetName(), suffix) {
+			r := &rbacv1.Role{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, r); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+	}
+	return nil
 }
 
 func equalRules(a, b []rbacv1.PolicyRule) bool {
@@ -240,5 +255,22 @@ func checkBindings(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	}
 	if sas := m.find("ServiceAccount"); len(sas) != 1 || sas[0].GetName() != sa {
 		t.Errorf("rendered %d ServiceAccounts, want one named %s", len(sas), sa)
+	}
+}
+
+// checkPendingOrphansRole asserts that the connector may get and update the
+// record of pending orphans in its own namespace, by name, and create it.
+func checkPendingOrphansRole(t *testing.T, m *manifest) {
+	t.Helper()
+	r := roleNamed(t, m, "-pending-orphans")
+	if r == nil {
+		t.Fatal("no Role for the record of pending orphans was rendered")
+	}
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"mcp-connector-pending-orphans"}, Verbs: []string{"get", "update"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
+	}
+	if r.Namespace != testNamespace || !equalRules(r.Rules, want) {
+		t.Errorf("pending-orphans Role in %s with rules %+v, want in %s with %+v", r.Namespace, r.Rules, testNamespace, want)
 	}
 }

@@ -88,8 +88,12 @@ func validCases() []validCase {
 			values: base().with("leaderElection.enabled", false),
 			check: func(t *testing.T, m *manifest) {
 				wantArg(t, m, "leader-elect", "false")
-				if n := len(m.find("Role")) + len(m.find("RoleBinding")); n != 0 {
-					t.Errorf("leader election is off, but %d Role(Binding)s were rendered", n)
+				for _, kind := range []string{"Role", "RoleBinding"} {
+					for _, o := range m.find(kind) {
+						if strings.HasSuffix(o.GetName(), "-leader-election") {
+							t.Errorf("leader election is off, but %s %s was rendered", kind, o.GetName())
+						}
+					}
 				}
 			},
 		},

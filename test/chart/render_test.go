@@ -64,6 +64,7 @@ func checkCommon(t *testing.T, m *manifest, known map[string]bool) {
 	checkPodSecurity(t, d)
 	checkProbesAndPorts(t, m, d)
 	checkLeaseRole(t, m, d)
+	checkStateRole(t, m, d)
 	checkBindings(t, m, d)
 	a := args(d)
 	if got := a["control-plane-namespace"]; len(got) != 1 || got[0] != "team-a" {
@@ -192,7 +193,8 @@ func checkProbesAndPorts(t *testing.T, m *manifest, d *appsv1.Deployment) {
 // name>, in the namespace it will use), and create without a name.
 func checkLeaseRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	t.Helper()
-	if len(m.find("Role")) == 0 {
+	r := roleNamed(t, m, "-leader-election")
+	if r == nil {
 		return
 	}
 	a := args(d)
@@ -200,8 +202,6 @@ func checkLeaseRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	if v := a["leader-election-namespace"]; len(v) == 1 {
 		ns = v[0]
 	}
-	r := &rbacv1.Role{}
-	m.one(t, "Role", r)
 	want := []rbacv1.PolicyRule{
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"mcp-connector-" + a["connection-name"][0]}, Verbs: []string{"get", "update"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
@@ -209,6 +209,39 @@ func checkLeaseRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	if r.Namespace != ns || !equalRules(r.Rules, want) {
 		t.Errorf("leader-election Role in %s with rules %+v, want in %s with %+v", r.Namespace, r.Rules, ns, want)
 	}
+}
+
+// checkStateRole asserts that the connector may read and update exactly its
+// local record (mcp-connector-state-<connection name>) in the release
+// namespace, and create ConfigMaps there.
+func checkStateRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
+	t.Helper()
+	r := roleNamed(t, m, "-state")
+	if r == nil {
+		t.Fatal("no Role for the connector's local record was rendered")
+	}
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"mcp-connector-state-" + args(d)["connection-name"][0]}, Verbs: []string{"get", "update"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
+	}
+	if r.Namespace != testNamespace || !equalRules(r.Rules, want) {
+		t.Errorf("local-record Role in %s with rules %+v, want in %s with %+v", r.Namespace, r.Rules, testNamespace, want)
+	}
+}
+
+// roleNamed returns the Role whose name ends in suffix, or nil.
+func roleNamed(t *testing.T, m *manifest, suffix string) *rbacv1.Role {
+	t.Helper()
+	for _, o := range m.find("Role") {
+		if strings.HasSuffix(o.GetName(), suffix) {
+			r := &rbacv1.Role{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, r); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+	}
+	return nil
 }
 
 func equalRules(a, b []rbacv1.PolicyRule) bool {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
@@ -220,6 +221,9 @@ func (c *countingLock) Update(ctx context.Context, r resourcelock.LeaderElection
 
 func (c *countingLock) observe(verb string, err error) {
 	cpLeaseRequests.WithLabelValues(verb).Inc()
+	if verb == "get" && apierrors.IsNotFound(err) {
+		err = nil // no Lease yet: the elector creates it next
+	}
 	c.setErr(err)
 }
 

@@ -120,9 +120,10 @@ func deleteControlPlaneNamespace(t *testing.T, ns string) {
 func checkStaysGone(t *testing.T, ns string) {
 	t.Helper()
 	errBack := errors.New("back")
-	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, goneWindow, true, func(ctx context.Context) (bool, error) {
-		if err := world.ControlPlane.Client.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
-			return false, fmt.Errorf("%w (get: %v)", errBack, err)
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, goneWindow, true, func(context.Context) (bool, error) {
+		got := &corev1.Namespace{}
+		if err := world.ControlPlane.Client.Get(context.Background(), client.ObjectKey{Name: ns}, got); err == nil {
+			return false, fmt.Errorf("%w: uid %s, created %s", errBack, got.UID, got.CreationTimestamp)
 		}
 		return false, nil
 	})

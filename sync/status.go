@@ -80,10 +80,17 @@ func (r *reconciler) keptStatus(local *unstructured.Unstructured, c metav1.Condi
 
 // offlineStatus is kept while the gate is closed. Once the control plane has
 // been unreachable for longer than StalePeriod, the copied Ready and Synced
-// conditions turn Unknown, so that health checks stop reporting old news.
+// conditions turn Unknown, so that health checks stop reporting old news; at
+// once when the control-plane namespace was deleted (there is nothing left
+// to be in step with).
 func (r *reconciler) offlineStatus(local *unstructured.Unstructured, gate controlplane.GateState) map[string]any {
 	status := r.keptStatus(local, falseCondition(gate.Reason, gate.Message))
-	if gate.Reachable || r.cfg.StalePeriod <= 0 || r.now().Sub(gate.Since) < r.cfg.StalePeriod {
+	reason, msg, since := condition.ReasonUnreachable,
+		"last known state is stale: the control plane has been unreachable for longer than the stale period", gate.Since.Add(r.cfg.StalePeriod)
+	switch {
+	case gate.Reason == condition.ReasonNamespaceDeleted:
+		reason, msg, since = condition.ReasonNamespaceDeleted, "last known state is stale: the control-plane namespace was deleted", gate.Since
+	case gate.Reachable || r.cfg.StalePeriod <= 0 || r.now().Sub(gate.Since) < r.cfg.StalePeriod:
 		return status
 	}
 	conds, _, _ := unstructured.NestedSlice(status, "conditions")
@@ -91,9 +98,9 @@ func (r *reconciler) offlineStatus(local *unstructured.Unstructured, gate contro
 		m, ok := raw.(map[string]any)
 		if ok && (m["type"] == typeReady || m["type"] == typeSynced) && m["status"] != string(metav1.ConditionUnknown) {
 			m["status"] = string(metav1.ConditionUnknown)
-			m["reason"] = condition.ReasonUnreachable
-			m["message"] = "last known state is stale: the control plane has been unreachable for longer than the stale period"
-			m["lastTransitionTime"] = gate.Since.Add(r.cfg.StalePeriod).UTC().Format(time.RFC3339)
+			m["reason"] = reason
+			m["message"] = msg
+			m["lastTransitionTime"] = since.UTC().Format(time.RFC3339)
 		}
 	}
 	status["conditions"] = conds

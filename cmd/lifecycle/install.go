@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -64,7 +65,14 @@ func (in *Install) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := in.prepare(ctx, hcfg, app, vals); err != nil {
+	existing, err := findRelease(hcfg, in.ControlPlaneNamespace)
+	if err != nil {
+		return err
+	}
+	if existing != nil {
+		return in.again(ctx, hcfg, app, existing)
+	}
+	if err := in.prepare(ctx, app, vals); err != nil {
 		return err
 	}
 	if err := in.installRelease(ctx, hcfg, release, vals); err != nil {
@@ -76,11 +84,11 @@ func (in *Install) Run(ctx context.Context) error {
 	return waitForAPIs(ctx, in.Out, app, in.Cluster.Namespace, release, connectionName(vals), in.Timeout)
 }
 
-// prepare checks that no connector exists for the namespace, then creates
+// prepare checks that no connector reports the Connection, then creates
 // the release namespace, the kubeconfig Secret and the control-plane
 // namespace as far as the credentials allow.
-func (in *Install) prepare(ctx context.Context, hcfg *action.Configuration, app client.Client, vals map[string]any) error {
-	if err := in.checkNotInstalled(ctx, hcfg, app, connectionName(vals)); err != nil {
+func (in *Install) prepare(ctx context.Context, app client.Client, vals map[string]any) error {
+	if err := checkNoConnection(ctx, app, connectionName(vals)); err != nil {
 		return err
 	}
 	if err := ensureAppNamespace(ctx, app, in.Cluster.Namespace); err != nil {
@@ -91,22 +99,26 @@ func (in *Install) prepare(ctx context.Context, hcfg *action.Configuration, app 
 		return err
 	}
 	in.prepareControlPlaneNamespace(ctx, cp)
-	return nil
+	// A record left by an earlier install of this connection must not make
+	// the new connector take a missing holder record for a deleted namespace.
+	_, err = ResetState(ctx, app, in.Cluster.Namespace, connectionName(vals))
+	return err
 }
 
-// checkNotInstalled refuses a second connector for the control-plane
-// namespace: a release of it in the release namespace, or a Connection of
-// that name reported by any connector of the cluster.
-func (in *Install) checkNotInstalled(ctx context.Context, hcfg *action.Configuration, app client.Client, connection string) error {
-	existing, err := findRelease(hcfg, in.ControlPlaneNamespace)
-	if err != nil {
+// again answers an install for a control-plane namespace whose connector is
+// installed: when the namespace was deleted, it is re-opened (reopen.go);
+// otherwise a second connector is refused.
+func (in *Install) again(ctx context.Context, hcfg *action.Configuration, app client.Client, existing *release.Release) error {
+	reopened, err := in.reopen(ctx, hcfg, app, existing)
+	if reopened {
 		return err
 	}
-	if existing != nil {
-		return fmt.Errorf("the connector for control-plane namespace %s is already installed: Helm release %s in namespace %s (uninstall it first with `mcp-connector uninstall %s -n %s`, or change it with helm upgrade)",
-			in.ControlPlaneNamespace, existing.Name, in.Cluster.Namespace, in.ControlPlaneNamespace, in.Cluster.Namespace)
+	installed := fmt.Errorf("the connector for control-plane namespace %s is already installed: Helm release %s in namespace %s (uninstall it first with `mcp-connector uninstall %s -n %s`, or change it with helm upgrade)",
+		in.ControlPlaneNamespace, existing.Name, in.Cluster.Namespace, in.ControlPlaneNamespace, in.Cluster.Namespace)
+	if err != nil {
+		return fmt.Errorf("%w; whether its control-plane namespace was deleted could not be checked: %w", installed, err)
 	}
-	return checkNoConnection(ctx, app, connection)
+	return installed
 }
 
 // checkNoConnection refuses to install a second connector under a

@@ -20,7 +20,8 @@ import (
 // Step 4 of the uninstall: the Connection and the release.
 
 // removeRelease deletes the Connection (and its CRD when no other Connection
-// is left), the Lease, the release and the kubeconfig Secret install wrote.
+// is left), the Lease, the connector's local record, the release and the
+// kubeconfig Secret install wrote.
 func (u *uninstallRun) removeRelease(ctx context.Context) error {
 	conn := &unstructured.Unstructured{}
 	conn.SetGroupVersionKind(connection.GVK)
@@ -36,6 +37,9 @@ func (u *uninstallRun) removeRelease(ctx context.Context) error {
 	lease.Namespace, lease.Name = key.Namespace, key.Name
 	if err := u.app.Delete(ctx, lease); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("delete Lease %s/%s: %w", lease.Namespace, lease.Name, err)
+	}
+	if _, err := ResetState(ctx, u.app, u.release.Namespace, u.settings.Connection); err != nil {
+		return err
 	}
 	un := action.NewUninstall(u.helm)
 	un.Wait, un.Timeout = false, u.Timeout

@@ -147,6 +147,12 @@ func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster) error {
 	if err := mgr.Add(&controlplane.Monitor{
 		Reader: cp.GetAPIReader(), Writer: cp.GetClient(), Namespace: o.ControlPlaneNamespace,
 		ClusterID: o.ClusterID, Takeover: o.TakeoverNamespace, Gate: gate,
+		// The record lives in the connector's own namespace; read directly,
+		// so that no ConfigMap informer is started.
+		State: &controlplane.StateStore{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(),
+			Namespace: o.stateNamespace, Name: controlplane.StateName(o.ConnectionName)},
+		Lease: &controlplane.ClusterLease{Config: o.cpConfig, Namespace: o.ControlPlaneNamespace,
+			Name: controlplane.LeaseName(o.ClusterID), Identity: controlplane.NewLeaseIdentity()},
 		Interval: o.ProbeInterval, MaxBackoff: probeMaxBackoff, Now: time.Now,
 	}); err != nil {
 		return err

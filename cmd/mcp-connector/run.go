@@ -50,6 +50,9 @@ type RunOptions struct {
 	// Filled by Complete.
 	appConfig *rest.Config
 	cpConfig  *rest.Config
+	// stateNamespace is the connector's own namespace, which holds its local
+	// record (controlplane.StateName).
+	stateNamespace string
 }
 
 // NewRunOptions returns the defaults.
@@ -154,8 +157,9 @@ func (o *RunOptions) Complete(ctx context.Context) error {
 	if o.ConnectionName == "" {
 		o.ConnectionName = o.ControlPlaneNamespace
 	}
+	o.stateNamespace = ownNamespace()
 	if o.LeaderElectionNamespace == "" {
-		o.LeaderElectionNamespace = defaultLeaderElectionNamespace()
+		o.LeaderElectionNamespace = o.stateNamespace
 	}
 	if o.ClusterID == "" {
 		if o.ClusterID, err = clusterIDOf(ctx, o.appConfig); err != nil {
@@ -199,7 +203,9 @@ func (o *RunOptions) loadControlPlaneConfig() (*rest.Config, error) {
 		TLSClientConfig: rest.TLSClientConfig{CAFile: o.ControlPlaneCAFile}}, nil
 }
 
-func defaultLeaderElectionNamespace() string {
+// ownNamespace is the connector's own namespace: $POD_NAMESPACE, else the
+// service account's, else default.
+func ownNamespace() string {
 	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
 		return ns
 	}

@@ -35,7 +35,8 @@ func ClaimState(reason string) string {
 	switch reason {
 	case ReasonSynced:
 		return ClaimInSync
-	case ReasonUnreachable, ReasonStarting, ReasonNamespaceHeld, ReasonNamespaceUnavailable, ReasonForbidden:
+	case ReasonUnreachable, ReasonStarting, ReasonNamespaceHeld, ReasonNamespaceUnavailable, ReasonForbidden,
+		ReasonNamespaceDeleted, ReasonClusterIDInUse:
 		return ClaimStale
 	case ReasonForeignObject, ReasonOwnedByOtherCluster, ReasonNameCollision, ReasonSecretConflict:
 		return ClaimInConflict

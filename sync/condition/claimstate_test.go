@@ -12,6 +12,8 @@ func TestClaimState(t *testing.T) {
 		"ControlPlaneUnreachable":     ClaimStale,
 		"Starting":                    ClaimStale,
 		"NamespaceHeldByOtherCluster": ClaimStale,
+		"NamespaceDeleted":            ClaimStale,
+		"ClusterIDInUse":              ClaimStale,
 		"ForeignObject":               ClaimInConflict,
 		"OwnedByOtherCluster":         ClaimInConflict,
 		"NameCollision":               ClaimInConflict,

@@ -20,6 +20,14 @@ const (
 	ReasonNamespaceHeld        = "NamespaceHeldByOtherCluster"
 	ReasonNamespaceUnavailable = "NamespaceUnavailable"
 	ReasonForbidden            = "Forbidden"
+	// ReasonNamespaceDeleted: the control-plane namespace (or its holder
+	// record) that this cluster held is gone; it is re-created only when a
+	// person asks (`mcp-connector install` again).
+	ReasonNamespaceDeleted = "NamespaceDeleted"
+	// ReasonClusterIDInUse: another live connector with this cluster id
+	// holds the cluster's Lease in the control-plane namespace (a cloned or
+	// restored app cluster keeps kube-system's uid).
+	ReasonClusterIDInUse = "ClusterIDInUse"
 
 	// The remote name belongs to someone else (decided by package conflict).
 	ReasonOwnedByOtherCluster = conflict.ReasonOwnedByOtherCluster

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -161,6 +163,15 @@ func TestStateForError(t *testing.T) {
 			reason: "The namespace is gone: the server answered, there is nothing to sync into.",
 			err:    apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "cp-ns"),
 			want:   want{Reachable: true, Reason: condition.ReasonNamespaceUnavailable},
+		},
+		"NamespaceTerminating": {
+			reason: "A create refused because the namespace is being deleted is no credentials problem: the namespace is unusable.",
+			err: func() error {
+				e := apierrors.NewForbidden(gr, "x", errors.New("namespace cp-ns is being terminated"))
+				e.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: corev1.NamespaceTerminatingCause}}
+				return e
+			}(),
+			want: want{Reachable: true, Reason: condition.ReasonNamespaceUnavailable},
 		},
 		"ServiceUnavailable": {
 			reason: "A 503 (an API server starting, etcd away) is an outage, not an answer.",

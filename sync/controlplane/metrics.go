@@ -28,13 +28,17 @@ var (
 		Name: "mcp_connector_control_plane_last_contact_timestamp_seconds",
 		Help: "Unix time at which the control plane last answered a probe.",
 	}, nil)
+	cpLeaseRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mcp_connector_control_plane_lease_requests_total",
+		Help: "Requests for the cluster-id Lease in the control-plane namespace, by verb (get, create, update); also counted in rest_client_requests_total.",
+	}, []string{"verb"})
 )
 
 // RegisterMetrics registers the gate's gauges with controller-runtime's
 // registry. It is called from the connector's wiring, not init(): only a
 // running connector exports these.
 func RegisterMetrics() {
-	metrics.Registry.MustRegister(cpReachable, cpReady, cpSince, cpLastContact)
+	metrics.Registry.MustRegister(cpReachable, cpReady, cpSince, cpLastContact, cpLeaseRequests)
 }
 
 // observeGate exports a gate state.

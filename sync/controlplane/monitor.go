@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -27,8 +28,13 @@ const holderKey = "clusterID"
 
 // Monitor probes the control plane and keeps the Gate current. Each probe is
 // one read of the holder record (a write only when the namespace is free or
-// taken over), so it also proves that the namespace is still ours. While the
-// control plane does not answer, probes back off exponentially with jitter.
+// taken over), so it also proves that the namespace is still ours. A
+// namespace that this cluster held (its local record says so) and that is
+// gone is not re-created: the gate closes with NamespaceDeleted until a
+// person asks. While the namespace is ours, the Monitor contends for the
+// cluster-id Lease there: only the connector that holds it syncs, so two app
+// clusters with one cluster id do not both write. While the control plane
+// does not answer, probes back off exponentially with jitter.
 type Monitor struct {
 	// Reader reads the control plane directly, without a cache.
 	Reader client.Reader
@@ -38,19 +44,31 @@ type Monitor struct {
 	ClusterID string
 	// Takeover allows taking the namespace from another app cluster.
 	Takeover bool
-	Gate     *Gate
+	// State is the local record, in the app cluster, of the namespace this
+	// cluster held.
+	State *StateStore
+	// Lease is the cluster-id Lease in the control-plane namespace.
+	Lease *ClusterLease
+	Gate  *Gate
 	// Interval between probes while the control plane answers.
 	Interval time.Duration
 	// MaxBackoff caps the wait between probes while it does not.
 	MaxBackoff time.Duration
 	Now        func() time.Time
+
+	// known is the local record as last read or written.
+	known *Record
 }
 
 // NeedLeaderElection: only the leader claims the namespace.
 func (m *Monitor) NeedLeaderElection() bool { return true }
 
-// Start probes until ctx ends.
+// Start probes until ctx ends, then releases the cluster-id Lease.
 func (m *Monitor) Start(ctx context.Context) error {
+	defer func() {
+		m.Lease.Stop()
+		m.Lease.Wait()
+	}()
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = 500 * time.Millisecond
 	bo.MaxInterval = m.MaxBackoff
@@ -70,6 +88,7 @@ func (m *Monitor) Start(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-m.Lease.Changed():
 		case <-time.After(wait):
 		}
 	}
@@ -93,22 +112,112 @@ func logTransition(ctx context.Context, before, now GateState, namespace string,
 	}
 }
 
-// Probe reads (and if needed claims) the holder record once.
+// Probe reads (and if needed claims) the holder record once, checks it
+// against the local record, and, while the namespace is ours, asks the
+// cluster-id Lease whether this process may sync.
 func (m *Monitor) Probe(ctx context.Context) GateState {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	s, holderUID := m.probeHolder(pctx)
+	if !s.Open {
+		m.Lease.Stop()
+		return s
+	}
+	if ls, ok := m.probeLease(ctx); !ok {
+		return ls
+	}
+	if err := m.remember(pctx, holderUID); err != nil {
+		return GateState{Reachable: true, Reason: condition.ReasonForbidden, Message: err.Error() +
+			"; not syncing until this cluster can record that it holds the namespace"}
+	}
+	return s
+}
+
+// probeHolder reads the holder record and judges it with the local record;
+// the uid is the holder record's when the namespace is ours.
+func (m *Monitor) probeHolder(ctx context.Context) (GateState, types.UID) {
 	cm := &corev1.ConfigMap{}
 	err := m.Reader.Get(ctx, types.NamespacedName{Namespace: m.Namespace, Name: HolderName}, cm)
 	switch {
 	case apierrors.IsNotFound(err):
-		return m.claim(ctx, nil)
+		return m.holderMissing(ctx)
 	case err != nil:
-		return stateForError(err, m.Namespace)
+		return stateForError(err, m.Namespace), ""
 	}
-	if s, decided := holderState(cm.Data[holderKey], m.ClusterID, m.Namespace, m.Takeover); decided {
-		return s
+	s, decided := holderState(cm.Data[holderKey], m.ClusterID, m.Namespace, m.Takeover)
+	switch {
+	case !decided:
+		return m.claim(ctx, cm)
+	case !s.Open:
+		return s, ""
 	}
-	return m.claim(ctx, cm)
+	return m.checkRecord(ctx, cm.UID)
+}
+
+// holderMissing: the first install claims the namespace; a cluster that held
+// it stops.
+func (m *Monitor) holderMissing(ctx context.Context) (GateState, types.UID) {
+	rec, err := m.State.Load(ctx)
+	if err != nil {
+		return GateState{Reachable: true, Reason: condition.ReasonNamespaceUnavailable, Message: fmt.Sprintf(
+			"holder record %s is missing in namespace %s and %v; not creating it", HolderName, m.Namespace, err)}, ""
+	}
+	m.known = &rec
+	if judgeRecord(rec, m.Namespace, "") == verdictDeleted {
+		return namespaceDeletedState(m.Namespace, ""), ""
+	}
+	return m.claim(ctx, nil)
+}
+
+// checkRecord opens for a holder record of ours that is the one this
+// cluster recorded (or when none is recorded). The record is read from the
+// app cluster only when it is not known to match: at rest, not at all.
+func (m *Monitor) checkRecord(ctx context.Context, uid types.UID) (GateState, types.UID) {
+	if m.known == nil || judgeRecord(*m.known, m.Namespace, uid) != verdictOpen {
+		rec, err := m.State.Load(ctx)
+		if err != nil {
+			return GateState{Reachable: true, Reason: condition.ReasonNamespaceUnavailable, Message: err.Error()}, ""
+		}
+		m.known = &rec
+	}
+	if judgeRecord(*m.known, m.Namespace, uid) == verdictDeleted {
+		return namespaceDeletedState(m.Namespace, uid), ""
+	}
+	return openState(m.Namespace), uid
+}
+
+// remember records the holder record this cluster holds, when it is not the
+// one recorded already.
+func (m *Monitor) remember(ctx context.Context, uid types.UID) error {
+	rec := Record{Namespace: m.Namespace, HolderUID: uid}
+	if m.known != nil && *m.known == rec {
+		return nil
+	}
+	if err := m.State.Save(ctx, rec); err != nil {
+		m.known = nil
+		return err
+	}
+	m.known = &rec
+	log.FromContext(ctx).Info("Recorded the control-plane namespace this cluster holds", "namespace", m.Namespace, "holderUID", uid)
+	return nil
+}
+
+// leaseFirstTry bounds the wait for a freshly started election's first
+// answer, so that a start does not show a passing "acquiring" on every claim.
+const leaseFirstTry = 3 * time.Second
+
+// probeLease starts the cluster-id Lease's election if needed (on ctx, the
+// Monitor's) and says whether this process holds it.
+func (m *Monitor) probeLease(ctx context.Context) (GateState, bool) {
+	lease, self := m.Lease.Name, m.Lease.Identity
+	if err := m.Lease.Ensure(ctx); err != nil {
+		return stateForError(err, m.Namespace), false
+	}
+	_ = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, leaseFirstTry, true, func(context.Context) (bool, error) {
+		v := m.Lease.view()
+		return v.Holding || (v.Holder != "" && v.Holder != self) || v.Err != nil, nil
+	})
+	return leaseState(m.Lease.view(), self, lease, m.Namespace, m.ClusterID)
 }
 
 // holderState is the gate state that the holder record alone decides: open
@@ -133,7 +242,7 @@ func openState(namespace string) GateState {
 
 // claim records this cluster as the holder, creating the namespace if it is
 // missing and the credentials allow it.
-func (m *Monitor) claim(ctx context.Context, existing *corev1.ConfigMap) GateState {
+func (m *Monitor) claim(ctx context.Context, existing *corev1.ConfigMap) (GateState, types.UID) {
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Namespace: m.Namespace, Name: HolderName,
 			Labels: map[string]string{conflict.LabelClusterID: m.ClusterID}},
@@ -153,9 +262,9 @@ func (m *Monitor) claim(ctx context.Context, existing *corev1.ConfigMap) GateSta
 		}
 	}
 	if err != nil {
-		return stateForError(err, m.Namespace)
+		return stateForError(err, m.Namespace), ""
 	}
-	return openState(m.Namespace)
+	return openState(m.Namespace), cm.UID
 }
 
 func (m *Monitor) createNamespace(ctx context.Context) error {
@@ -175,6 +284,9 @@ func stateForError(err error, ns string) GateState {
 		return GateState{Reason: condition.ReasonUnreachable, Message: "control plane unreachable: " + err.Error()}
 	}
 	switch {
+	case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
+		return GateState{Reachable: true, Reason: condition.ReasonNamespaceUnavailable, Message: fmt.Sprintf(
+			"control-plane namespace %s is being deleted: %v", ns, err)}
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
 		return GateState{Reachable: true, Reason: condition.ReasonForbidden, Message: fmt.Sprintf(
 			"control plane refused our credentials for namespace %s: %v", ns, err)}

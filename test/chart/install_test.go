@@ -139,6 +139,8 @@ func checkAccess(t *testing.T, c client.Client, m *manifest, ns string) {
 		{authorizationv1.ResourceAttributes{Namespace: "other", Verb: "get", Group: "coordination.k8s.io", Resource: "leases", Name: lease}, false},
 		{authorizationv1.ResourceAttributes{Verb: "get", Resource: "namespaces", Name: "kube-public"}, false},
 		{authorizationv1.ResourceAttributes{Namespace: "any", Verb: "get", Resource: "configmaps"}, false},
+		{authorizationv1.ResourceAttributes{Namespace: ns, Verb: "update", Resource: "configmaps", Name: "mcp-connector-state-" + a["connection-name"][0]}, true},
+		{authorizationv1.ResourceAttributes{Namespace: ns, Verb: "update", Resource: "configmaps", Name: "someone-else"}, false},
 		{authorizationv1.ResourceAttributes{Namespace: "any", Verb: "create", Resource: "pods"}, false},
 		{authorizationv1.ResourceAttributes{Verb: "escalate", Group: "rbac.authorization.k8s.io", Resource: "clusterroles"}, false},
 		{authorizationv1.ResourceAttributes{Verb: "update", Group: "rbac.authorization.k8s.io", Resource: "clusterroles"}, false},

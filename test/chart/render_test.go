@@ -64,6 +64,7 @@ func checkCommon(t *testing.T, m *manifest, known map[string]bool) {
 	checkPodSecurity(t, d)
 	checkProbesAndPorts(t, m, d)
 	checkLeaseRole(t, m, d)
+	checkStateRole(t, m, d)
 	checkBindings(t, m, d)
 	a := args(d)
 	if got := a["control-plane-namespace"]; len(got) != 1 || got[0] != "team-a" {
@@ -208,6 +209,24 @@ func checkLeaseRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	}
 	if r.Namespace != ns || !equalRules(r.Rules, want) {
 		t.Errorf("leader-election Role in %s with rules %+v, want in %s with %+v", r.Namespace, r.Rules, ns, want)
+	}
+}
+
+// checkStateRole asserts that the connector may read and update exactly its
+// local record (mcp-connector-state-<connection name>) in the release
+// namespace, and create ConfigMaps there.
+func checkStateRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
+	t.Helper()
+	r := roleNamed(t, m, "-state")
+	if r == nil {
+		t.Fatal("no Role for the connector's local record was rendered")
+	}
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"mcp-connector-state-" + args(d)["connection-name"][0]}, Verbs: []string{"get", "update"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
+	}
+	if r.Namespace != testNamespace || !equalRules(r.Rules, want) {
+		t.Errorf("local-record Role in %s with rules %+v, want in %s with %+v", r.Namespace, r.Rules, testNamespace, want)
 	}
 }
 

@@ -14,10 +14,16 @@ import (
 // writeMethods are the HTTP methods that change state.
 var writeMethods = []string{`method="POST"`, `method="PUT"`, `method="PATCH"`, `method="DELETE"`}
 
+// writes counts the connector's write requests, less the renewals of the
+// cluster-id Lease in the control plane (a heartbeat, not a write of claims:
+// docs/offline.md gives its cost).
 func writes(t *testing.T, c *harness.Connector) float64 {
 	var n float64
 	for _, m := range writeMethods {
 		n += metric(t, c, "rest_client_requests_total", m)
+	}
+	for _, verb := range []string{`verb="create"`, `verb="update"`} {
+		n -= metric(t, c, "mcp_connector_control_plane_lease_requests_total", verb)
 	}
 	return n
 }

@@ -37,7 +37,7 @@ func ClaimState(reason string) string {
 		return ClaimInSync
 	case ReasonUnreachable, ReasonStarting, ReasonNamespaceHeld, ReasonNamespaceUnavailable, ReasonForbidden:
 		return ClaimStale
-	case ReasonForeignObject, ReasonOwnedByOtherCluster, ReasonNameCollision, ReasonSecretConflict:
+	case ReasonForeignObject, ReasonOwnedByOtherCluster, ReasonNameCollision, ReasonOwnedByOtherCopy, ReasonSecretConflict:
 		return ClaimInConflict
 	case ReasonDeleting, ReasonRemoteDeleting:
 		return ClaimDeleting

@@ -39,10 +39,20 @@ const (
 	// AnnotationOrphaned on a remote claim says the connector let go of it
 	// (orphan delete or uninstall); the value says why.
 	AnnotationOrphaned = Prefix + "orphaned"
+	// AnnotationImportedFrom on a local claim says that an import created it
+	// from the orphaned remote claim of that uid and has not finished yet:
+	// the remote claim is still marked as orphaned. The copy's reconcile
+	// takes it back (see ClassifyImport), then removes this annotation.
+	AnnotationImportedFrom = Prefix + "imported-from"
 
 	// Finalizer keeps a local claim until its remote counterpart is gone.
 	Finalizer = Prefix + "finalizer"
 )
+
+// OrphanedByUninstall is the value of AnnotationOrphaned that an uninstall
+// (or the deletion of a mirrored CRD) writes: only claims orphaned so are
+// imported again (package sync/orphan).
+const OrphanedByUninstall = "uninstalled"
 
 // Deletion policies accepted in AnnotationDeletionPolicy.
 const (

@@ -15,6 +15,11 @@ const (
 	RemoteOtherCluster
 	// RemoteUnmarked: it carries no origin marks (created by someone else).
 	RemoteUnmarked
+	// RemoteOtherCopy: it carries our cluster id and points back at this
+	// claim's namespace and name, but records another claim uid: another
+	// copy of this claim pushed it, from an app cluster that shares our
+	// cluster id (a restored or cloned cluster keeps the kube-system uid).
+	RemoteOtherCopy
 )
 
 func (r Remote) String() string {
@@ -29,12 +34,17 @@ func (r Remote) String() string {
 		return "OtherCluster"
 	case RemoteUnmarked:
 		return "Unmarked"
+	case RemoteOtherCopy:
+		return "OtherCopy"
 	}
 	return "Unknown"
 }
 
 // ClassifyRemote says whose the remote object is. exists is false when the
-// control plane confirmed there is no such object.
+// control plane confirmed there is no such object. A remote claim that
+// records a claim uid is ours only if it is want's uid; one that records
+// none (pushed by an older connector) is ours by cluster id, namespace and
+// name alone.
 func ClassifyRemote(exists bool, labels, annotations map[string]string, want Origin) Remote {
 	if !exists {
 		return RemoteAbsent
@@ -47,6 +57,23 @@ func ClassifyRemote(exists bool, labels, annotations map[string]string, want Ori
 		return RemoteOtherCluster
 	case got.Namespace != want.Namespace || got.Name != want.Name:
 		return RemoteOtherClaim
+	case got.UID != "" && got.UID != want.UID:
+		return RemoteOtherCopy
+	}
+	return RemoteOurs
+}
+
+// ClassifyImport refines ClassifyRemote for a local claim that an import
+// created and has not finished (importedFrom is its AnnotationImportedFrom,
+// "" for any other claim). The remote claim it was imported from, still as
+// an uninstall left it (no cluster-id label, orphaned "uninstalled", origin
+// annotations naming this cluster and claim) and with the very uid recorded,
+// is ours: the copy's push takes it back. Anything else keeps its class.
+func ClassifyImport(class Remote, remoteUID string, annotations map[string]string, want Origin, importedFrom string) Remote {
+	if class != RemoteUnmarked || importedFrom == "" || remoteUID != importedFrom ||
+		annotations[AnnotationOrphaned] != OrphanedByUninstall || annotations[AnnotationClusterID] != want.ClusterID ||
+		annotations[AnnotationClaimNamespace] != want.Namespace || annotations[AnnotationClaimName] != want.Name {
+		return class
 	}
 	return RemoteOurs
 }
@@ -71,7 +98,7 @@ func Push(r Remote, adopt bool) Action {
 	switch r {
 	case RemoteAbsent, RemoteOurs:
 		return ActionApply
-	case RemoteOtherCluster, RemoteUnmarked:
+	case RemoteOtherCluster, RemoteUnmarked, RemoteOtherCopy:
 		if adopt {
 			return ActionAdopt
 		}
@@ -91,11 +118,26 @@ const (
 	ReasonOwnedByOtherCluster = "OwnedByOtherCluster"
 	ReasonForeignObject       = "ForeignObject"
 	ReasonNameCollision       = "NameCollision"
+	ReasonOwnedByOtherCopy    = "OwnedByOtherCopy"
 )
 
 // Reason returns a CamelCase reason and a human message for a refused push.
 func (r Remote) Reason() (reason, message string) {
+	return r.ReasonFor("")
+}
+
+// ReasonFor is Reason, with the claim uid that the remote object records
+// (its AnnotationClaimUID) named in the message of RemoteOtherCopy.
+func (r Remote) ReasonFor(recordedUID string) (reason, message string) {
 	switch r {
+	case RemoteOtherCopy:
+		records := "another claim uid"
+		if recordedUID != "" {
+			records = "claim uid " + recordedUID
+		}
+		return ReasonOwnedByOtherCopy, "the claim of this name in the control-plane namespace carries this cluster's id but records " + records +
+			", not this claim's: another copy of this claim pushed it, from an app cluster with the same cluster id (a restored or cloned cluster keeps the kube-system uid); set annotation " +
+			AnnotationAdopt + "=true to take it over"
 	case RemoteOtherCluster:
 		return ReasonOwnedByOtherCluster, "a claim of this name in the control-plane namespace belongs to another app cluster; set annotation " + AnnotationAdopt + "=true to take it over"
 	case RemoteUnmarked:

@@ -8,24 +8,27 @@ import (
 )
 
 // remotes lists every defined Remote value.
-var remotes = []Remote{RemoteAbsent, RemoteOurs, RemoteOtherClaim, RemoteOtherCluster, RemoteUnmarked}
+var remotes = []Remote{RemoteAbsent, RemoteOurs, RemoteOtherClaim, RemoteOtherCluster, RemoteUnmarked, RemoteOtherCopy}
+
+// with returns a copy of m with the key-value pairs kv set; a value "-"
+// removes its key.
+func with(m map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i+1] == "-" {
+			delete(out, kv[i])
+			continue
+		}
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
 
 func TestClassifyRemote(t *testing.T) {
 	us := Origin{ClusterID: "app-1", Namespace: "team-a", Name: "db", UID: "uid-1"}
-	with := func(m map[string]string, kv ...string) map[string]string {
-		out := map[string]string{}
-		for k, v := range m {
-			out[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			if kv[i+1] == "-" {
-				delete(out, kv[i])
-				continue
-			}
-			out[kv[i]] = kv[i+1]
-		}
-		return out
-	}
 	type args struct {
 		exists      bool
 		labels      map[string]string
@@ -57,15 +60,43 @@ func TestClassifyRemote(t *testing.T) {
 				annotations: with(us.Annotations(), "crossplane.io/external-name", "x")},
 			want: RemoteOurs,
 		},
-		"OursOtherUID": {
-			reason: "The uid is not compared: a claim deleted and re-created under the same name takes its remote claim back.",
+		"OtherCopy": {
+			reason: "Our cluster id, this claim's namespace and name, another claim uid: another copy of the claim (a cloned or restored cluster) pushed it.",
 			args:   args{exists: true, labels: us.Labels(), annotations: with(us.Annotations(), AnnotationClaimUID, "uid-2")},
-			want:   RemoteOurs,
+			want:   RemoteOtherCopy,
+		},
+		"OtherCopyUIDCaseSensitive": {
+			reason: "Uids compare exactly.",
+			args:   args{exists: true, labels: us.Labels(), annotations: with(us.Annotations(), AnnotationClaimUID, "UID-1")},
+			want:   RemoteOtherCopy,
 		},
 		"OursNoUID": {
-			reason: "The uid annotation is not required.",
+			reason: "A remote claim that records no uid (pushed by an older connector) keeps the rule without uids.",
 			args:   args{exists: true, labels: us.Labels(), annotations: with(us.Annotations(), AnnotationClaimUID, "-")},
 			want:   RemoteOurs,
+		},
+		"OursEmptyUID": {
+			reason: "An empty uid annotation records no uid.",
+			args:   args{exists: true, labels: us.Labels(), annotations: with(us.Annotations(), AnnotationClaimUID, "")},
+			want:   RemoteOurs,
+		},
+		"OtherClaimBeforeOtherCopy": {
+			reason: "Another claim's remote object stays a collision (never adoptable), whatever uid it records.",
+			args: args{exists: true, labels: us.Labels(),
+				annotations: with(us.Annotations(), AnnotationClaimName, "db2", AnnotationClaimUID, "uid-2")},
+			want: RemoteOtherClaim,
+		},
+		"OtherClusterBeforeOtherCopy": {
+			reason: "Another cluster's claim is another cluster's, whatever uid it records.",
+			args: args{exists: true, labels: with(us.Labels(), LabelClusterID, "app-2"),
+				annotations: with(us.Annotations(), AnnotationClaimUID, "uid-2")},
+			want: RemoteOtherCluster,
+		},
+		"UnmarkedOrphanedWithOtherUID": {
+			reason: "An orphaned remote claim is unmarked, whatever uid it records (the import rule is ClassifyImport's).",
+			args: args{exists: true, labels: with(us.Labels(), LabelClusterID, "-"),
+				annotations: with(us.Annotations(), AnnotationOrphaned, OrphanedByUninstall, AnnotationClaimUID, "uid-0")},
+			want: RemoteUnmarked,
 		},
 		"OursOnlyLabelsDecideTheCluster": {
 			reason: "The cluster-id label decides; a stale cluster-id annotation does not.",
@@ -151,6 +182,99 @@ func TestClassifyRemote(t *testing.T) {
 	}
 }
 
+func TestClassifyImport(t *testing.T) {
+	us := Origin{ClusterID: "app-1", Namespace: "team-a", Name: "db", UID: "uid-new"}
+	// orphaned is a remote claim as an uninstall leaves it: the annotations
+	// of the old local claim (uid-old), orphaned "uninstalled".
+	orphaned := with(Origin{ClusterID: "app-1", Namespace: "team-a", Name: "db", UID: "uid-old"}.Annotations(),
+		AnnotationOrphaned, OrphanedByUninstall)
+	type args struct {
+		class        Remote
+		remoteUID    string
+		annotations  map[string]string
+		importedFrom string
+	}
+	cases := map[string]struct {
+		reason string
+		args   args
+		want   Remote
+	}{
+		"ImportCopy": {
+			reason: "The copy an import created from this very remote claim, still orphaned: ours, so that its push takes it back.",
+			args:   args{class: RemoteUnmarked, remoteUID: "r-1", annotations: orphaned, importedFrom: "r-1"},
+			want:   RemoteOurs,
+		},
+		"NotAnImportCopy": {
+			reason: "A claim no import created (a user re-created it by hand) does not take an orphaned remote claim: it needs adoption.",
+			args:   args{class: RemoteUnmarked, remoteUID: "r-1", annotations: orphaned},
+			want:   RemoteUnmarked,
+		},
+		"ImportedFromAnotherRemote": {
+			reason: "The remote claim was replaced since the copy was made: not the one imported.",
+			args:   args{class: RemoteUnmarked, remoteUID: "r-2", annotations: orphaned, importedFrom: "r-1"},
+			want:   RemoteUnmarked,
+		},
+		"OrphanedByClaimDeletion": {
+			reason: "A remote claim orphaned because a user deleted its claim with deletion-policy Orphan is never taken back by an import.",
+			args:   args{class: RemoteUnmarked, remoteUID: "r-1", annotations: with(orphaned, AnnotationOrphaned, "claim-deleted"), importedFrom: "r-1"},
+			want:   RemoteUnmarked,
+		},
+		"NotOrphaned": {
+			reason: "An unmarked object that no uninstall orphaned is foreign.",
+			args:   args{class: RemoteUnmarked, remoteUID: "r-1", annotations: with(orphaned, AnnotationOrphaned, "-"), importedFrom: "r-1"},
+			want:   RemoteUnmarked,
+		},
+		"OtherClusterAnnotation": {
+			reason: "Orphaned by another cluster's uninstall: not ours.",
+			args:   args{class: RemoteUnmarked, remoteUID: "r-1", annotations: with(orphaned, AnnotationClusterID, "app-2"), importedFrom: "r-1"},
+			want:   RemoteUnmarked,
+		},
+		"OtherClaimName": {
+			reason: "Orphaned from another claim: not this copy's.",
+			args:   args{class: RemoteUnmarked, remoteUID: "r-1", annotations: with(orphaned, AnnotationClaimName, "db2"), importedFrom: "r-1"},
+			want:   RemoteUnmarked,
+		},
+		"OtherClaimNamespace": {
+			reason: "Orphaned from a claim of another namespace: not this copy's.",
+			args:   args{class: RemoteUnmarked, remoteUID: "r-1", annotations: with(orphaned, AnnotationClaimNamespace, "team-b"), importedFrom: "r-1"},
+			want:   RemoteUnmarked,
+		},
+		"PushedAlready": {
+			reason: "Once the copy's push took the remote claim back, ClassifyRemote decides (by the new uid).",
+			args:   args{class: RemoteOurs, remoteUID: "r-1", annotations: orphaned, importedFrom: "r-1"},
+			want:   RemoteOurs,
+		},
+		"OtherCopyStays": {
+			reason: "A labelled remote claim of another copy is not made ours by an import annotation.",
+			args:   args{class: RemoteOtherCopy, remoteUID: "r-1", annotations: orphaned, importedFrom: "r-1"},
+			want:   RemoteOtherCopy,
+		},
+		"OtherClusterStays": {
+			reason: "Another cluster's claim stays another cluster's.",
+			args:   args{class: RemoteOtherCluster, remoteUID: "r-1", annotations: orphaned, importedFrom: "r-1"},
+			want:   RemoteOtherCluster,
+		},
+		"AbsentStays": {
+			reason: "Nothing there: the copy creates it.",
+			args:   args{class: RemoteAbsent, importedFrom: "r-1"},
+			want:   RemoteAbsent,
+		},
+		"EmptyUIDs": {
+			reason: "An empty remote uid never matches (no annotation is no import).",
+			args:   args{class: RemoteUnmarked, annotations: orphaned},
+			want:   RemoteUnmarked,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := ClassifyImport(tc.args.class, tc.args.remoteUID, tc.args.annotations, us, tc.args.importedFrom)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("%s\nClassifyImport(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
 func TestPush(t *testing.T) {
 	type args struct {
 		r     Remote
@@ -171,6 +295,8 @@ func TestPush(t *testing.T) {
 		"OtherClusterAdopt":   {reason: "Another cluster's claim may be taken over on opt-in (migration).", args: args{RemoteOtherCluster, true}, want: ActionAdopt},
 		"UnmarkedNoAdopt":     {reason: "A claim someone else created is refused by default.", args: args{RemoteUnmarked, false}, want: ActionRefuse},
 		"UnmarkedAdopt":       {reason: "A claim someone else created may be taken over on opt-in.", args: args{RemoteUnmarked, true}, want: ActionAdopt},
+		"OtherCopyNoAdopt":    {reason: "Another copy's claim (a cloned cluster) is refused by default.", args: args{RemoteOtherCopy, false}, want: ActionRefuse},
+		"OtherCopyAdopt":      {reason: "Another copy's claim may be taken over on opt-in (the restored cluster is the real one).", args: args{RemoteOtherCopy, true}, want: ActionAdopt},
 		"UnknownValueNoAdopt": {reason: "An unknown classification is refused.", args: args{Remote(42), false}, want: ActionRefuse},
 		"UnknownValueAdopt":   {reason: "An unknown classification is refused even with adopt.", args: args{Remote(42), true}, want: ActionRefuse},
 		"NegativeValueAdopt":  {reason: "A negative classification is refused.", args: args{Remote(-1), true}, want: ActionRefuse},
@@ -196,6 +322,7 @@ func TestMayDeleteRemote(t *testing.T) {
 		"OtherClaim":   {reason: "Another claim of ours is never deleted.", r: RemoteOtherClaim, want: false},
 		"OtherCluster": {reason: "Another cluster's claim is never deleted.", r: RemoteOtherCluster, want: false},
 		"Unmarked":     {reason: "Someone else's claim (or an orphaned one) is never deleted.", r: RemoteUnmarked, want: false},
+		"OtherCopy":    {reason: "Another copy's claim (a cloned cluster) is never deleted.", r: RemoteOtherCopy, want: false},
 		"Unknown":      {reason: "An unknown classification is never deleted.", r: Remote(42), want: false},
 	}
 	for name, tc := range cases {
@@ -225,6 +352,7 @@ func TestRemoteReason(t *testing.T) {
 		"OtherClaim":   {reason: "A collision cannot be adopted, so the message must not offer it.", r: RemoteOtherClaim, want: want{Reason: "NameCollision", Message: true}},
 		"OtherCluster": {reason: "Another cluster's claim: the way out is the adopt annotation.", r: RemoteOtherCluster, want: want{Reason: "OwnedByOtherCluster", Message: true, MentionsAdopt: true}},
 		"Unmarked":     {reason: "A foreign claim: the way out is the adopt annotation.", r: RemoteUnmarked, want: want{Reason: "ForeignObject", Message: true, MentionsAdopt: true}},
+		"OtherCopy":    {reason: "Another copy's claim: the way out is the adopt annotation.", r: RemoteOtherCopy, want: want{Reason: "OwnedByOtherCopy", Message: true, MentionsAdopt: true}},
 		"Unknown":      {reason: "An unknown classification has no reason.", r: Remote(42), want: want{}},
 	}
 	for name, tc := range cases {
@@ -257,6 +385,39 @@ func TestRefusalIsExplained(t *testing.T) {
 	}
 }
 
+func TestReasonForNamesRecordedUID(t *testing.T) {
+	cases := map[string]struct {
+		reason   string
+		r        Remote
+		recorded string
+		want     []string
+	}{
+		"OtherCopy": {
+			reason: "The message names the uid the remote claim records, the likely cause and the way out.",
+			r:      RemoteOtherCopy, recorded: "uid-2",
+			want: []string{"records claim uid uid-2", "restored or cloned cluster", AnnotationAdopt + "=true"},
+		},
+		"OtherCopyUnknownUID": {
+			reason: "Without the uid the message still explains.",
+			r:      RemoteOtherCopy,
+			want:   []string{"records another claim uid", AnnotationAdopt + "=true"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			reason, msg := tc.r.ReasonFor(tc.recorded)
+			if reason != ReasonOwnedByOtherCopy {
+				t.Errorf("%s\nreason %q, want %q", tc.reason, reason, ReasonOwnedByOtherCopy)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("%s\nmessage %q lacks %q", tc.reason, msg, w)
+				}
+			}
+		})
+	}
+}
+
 func TestRemoteString(t *testing.T) {
 	cases := map[string]struct {
 		reason string
@@ -268,6 +429,7 @@ func TestRemoteString(t *testing.T) {
 		"OtherClaim":   {reason: "Names appear in the Adopted event.", r: RemoteOtherClaim, want: "OtherClaim"},
 		"OtherCluster": {reason: "Names appear in the Adopted event.", r: RemoteOtherCluster, want: "OtherCluster"},
 		"Unmarked":     {reason: "Names appear in the Adopted event.", r: RemoteUnmarked, want: "Unmarked"},
+		"OtherCopy":    {reason: "Names appear in the Adopted event.", r: RemoteOtherCopy, want: "OtherCopy"},
 		"Unknown":      {reason: "An out-of-range value does not panic.", r: Remote(42), want: "Unknown"},
 	}
 	for name, tc := range cases {

@@ -28,6 +28,9 @@ type pushFacts struct {
 	missingFor time.Duration
 	// grace is how long a remote claim deleted by someone else stays gone.
 	grace time.Duration
+	// recordedUID is the claim uid the remote claim records, named when it
+	// is another copy's.
+	recordedUID string
 }
 
 // pushVerdict is what decidePush decided.
@@ -48,7 +51,7 @@ type pushVerdict struct {
 func decidePush(f pushFacts) pushVerdict {
 	switch {
 	case conflict.Push(f.class, f.adopt) == conflict.ActionRefuse:
-		reason, msg := f.class.Reason()
+		reason, msg := f.class.ReasonFor(f.recordedUID)
 		return pushVerdict{reason: reason, message: msg, wait: refusedRetry}
 	case f.class == conflict.RemoteOurs && f.remoteDeleting:
 		return pushVerdict{reason: condition.ReasonRemoteDeleting,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,10 +82,23 @@ func TestDecidePush(t *testing.T) {
 			facts:  pushFacts{class: conflict.RemoteOtherClaim, adopt: true},
 			want:   pushVerdict{reason: condition.ReasonNameCollision, wait: refusedRetry},
 		},
+		"OtherCopy": {
+			reason: "Another copy's remote claim (a cloned cluster) is refused, whatever the claim's history.",
+			facts:  pushFacts{class: conflict.RemoteOtherCopy, wasSynced: true, recordedUID: "uid-2", grace: grace},
+			want:   pushVerdict{reason: condition.ReasonOwnedByOtherCopy, wait: refusedRetry},
+		},
+		"OtherCopyAdopt": {
+			reason: "Another copy's remote claim is taken over on opt-in.",
+			facts:  pushFacts{class: conflict.RemoteOtherCopy, adopt: true, recordedUID: "uid-2"},
+			want:   pushVerdict{push: true},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := decidePush(tc.facts)
+			if tc.facts.class == conflict.RemoteOtherCopy && !got.push && !strings.Contains(got.message, tc.facts.recordedUID) {
+				t.Errorf("%s\nthe refusal must name the uid the remote claim records (%s): %q", tc.reason, tc.facts.recordedUID, got.message)
+			}
 			if !got.push && got.message == "" {
 				t.Errorf("%s\na refused push must say why: %+v", tc.reason, got)
 			}

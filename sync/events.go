@@ -36,7 +36,7 @@ func (r *reconciler) announce(local *unstructured.Unstructured, before, after *m
 		return
 	}
 	switch after.Reason {
-	case condition.ReasonForeignObject, condition.ReasonOwnedByOtherCluster, condition.ReasonNameCollision:
+	case condition.ReasonForeignObject, condition.ReasonOwnedByOtherCluster, condition.ReasonNameCollision, condition.ReasonOwnedByOtherCopy:
 		r.countConflict(after.Reason)
 	}
 	r.event(local, corev1.EventTypeWarning, after.Reason, after.Message)

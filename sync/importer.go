@@ -83,29 +83,26 @@ func (r *reconciler) importAll(ctx context.Context) error {
 	}
 }
 
-// importOne creates the local copy of one orphaned remote claim. A dry run
-// first checks that it can be created (namespace there, name free, schema
-// accepted), so that a claim that cannot come back is left untouched and
-// reported in the log (there is no local object to put an Event on). Then
-// the remote claim is marked ours again, before the copy exists, so that the
-// first reconcile of the copy finds its remote claim ours, not foreign.
+// importOne creates the local copy of one orphaned remote claim, and that
+// is the import's only write here: the copy carries
+// conflict.AnnotationImportedFrom with the remote claim's uid, and the
+// remote claim stays as the uninstall left it. The copy's reconcile then
+// finds that remote claim ours (conflict.ClassifyImport), pushes, which
+// marks it this cluster's again, and finishes the import (finishImport).
+// A crash at any step leaves either a remote claim still importable, or a
+// copy that finishes on its next pass; the Secret name is on the remote
+// claim until the copy holds it. A copy that cannot be created (namespace
+// missing, name taken, schema refused) leaves the remote claim untouched and
+// is reported in the log (there is no local object to put an Event on).
 func (r *reconciler) importOne(ctx context.Context, remote *unstructured.Unstructured, origin conflict.Origin) error {
 	local := orphan.LocalCopy(remote, origin, r.cfg.Fields, r.cfg.Metadata, r.gvk)
 	logger := log.FromContext(ctx).WithValues("claim", klog.KObj(local), "remote", remote.GetName())
-	if err := r.cl.localClient().Create(ctx, local.DeepCopy(), client.DryRunAll); err != nil {
-		if skip, why := importSkip(err); skip {
-			logger.Info("Not importing orphaned claim: "+why, "error", err.Error())
-			return nil
-		}
-		return fmt.Errorf("check import of claim %s: %w", klog.KObj(local), err)
+	err := r.cl.localClient().Create(ctx, local)
+	if apierrors.IsAlreadyExists(err) && r.importPending(ctx, local, remote) {
+		logger.V(1).Info("Import of claim already started; its reconcile finishes it")
+		return nil
 	}
-	if err := r.markRemote(ctx, remote, true); err != nil {
-		return err
-	}
-	if err := r.cl.localClient().Create(ctx, local); err != nil {
-		if rerr := r.markRemote(ctx, remote, false); rerr != nil {
-			logger.Error(rerr, "Could not orphan the remote claim again after a failed import")
-		}
+	if err != nil {
 		if skip, why := importSkip(err); skip {
 			logger.Info("Not importing orphaned claim: "+why, "error", err.Error())
 			return nil
@@ -113,6 +110,42 @@ func (r *reconciler) importOne(ctx context.Context, remote *unstructured.Unstruc
 		return fmt.Errorf("import claim %s: %w", klog.KObj(local), err)
 	}
 	logger.Info("Imported claim orphaned by an earlier uninstall")
+	r.crash.at(CrashImportCreated)
+	return nil
+}
+
+// importPending says whether the local claim of that name is the copy an
+// earlier import created from this remote claim (a run that died before the
+// copy finished). A failed read counts as no: the claim is skipped and
+// reported as existing.
+func (r *reconciler) importPending(ctx context.Context, local, remote *unstructured.Unstructured) bool {
+	got := r.newLocal()
+	if err := r.cl.Local.GetAPIReader().Get(ctx, client.ObjectKeyFromObject(local), got); err != nil {
+		return false
+	}
+	return got.GetAnnotations()[conflict.AnnotationImportedFrom] == string(remote.GetUID())
+}
+
+// finishImport ends the import of a local copy once its push took the
+// remote claim back: the uninstall's marks go from the remote claim (the
+// Secret name they record is in the copy's spec by now), then the import
+// annotation from the copy. Both writes are idempotent, so a crash between
+// them is finished by the next pass. A claim that is no import copy is left
+// alone.
+func (r *reconciler) finishImport(ctx context.Context, local, remote *unstructured.Unstructured) error {
+	if _, ok := local.GetAnnotations()[conflict.AnnotationImportedFrom]; !ok {
+		return nil
+	}
+	r.crash.at(CrashImportPushed)
+	if err := r.cl.remoteClient().Patch(ctx, remote, client.RawPatch(types.MergePatchType, orphan.ReleasePatch())); err != nil {
+		return fmt.Errorf("remove the uninstall's marks from remote claim %s: %w", klog.KObj(remote), err)
+	}
+	r.crash.at(CrashImportReleased)
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:null}}}`, conflict.AnnotationImportedFrom)
+	if err := r.cl.localClient().Patch(ctx, local, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		return fmt.Errorf("remove annotation %s from %s: %w", conflict.AnnotationImportedFrom, klog.KObj(local), err)
+	}
+	log.FromContext(ctx).Info("Import of claim finished", "remote", klog.KObj(remote))
 	return nil
 }
 
@@ -130,18 +163,4 @@ func importSkip(err error) (bool, string) {
 		return true, "this cluster refuses the copy"
 	}
 	return false, ""
-}
-
-// markRemote marks the remote claim as ours again (ours=true: label back,
-// the uninstall's annotations gone) or orphaned by uninstall as it was
-// (ours=false, undoing a failed import).
-func (r *reconciler) markRemote(ctx context.Context, remote *unstructured.Unstructured, ours bool) error {
-	patch, err := orphan.MarkPatch(r.cfg.ClusterID, remote.GetAnnotations()[orphan.AnnotationLocalSecretName], ours)
-	if err != nil {
-		return fmt.Errorf("mark remote claim %s: %w", remote.GetName(), err)
-	}
-	if err := r.cl.remoteClient().Patch(ctx, remote, client.RawPatch(types.MergePatchType, patch)); err != nil {
-		return fmt.Errorf("mark remote claim %s: %w", remote.GetName(), err)
-	}
-	return nil
 }

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"os"
 	gosync "sync"
 	"time"
 
@@ -50,10 +51,12 @@ type reconciler struct {
 	// It is the reconciler's own: controller-runtime's rate-limited requeue
 	// (Result.Requeue) is deprecated, and a returned error is logged.
 	raceBackoff workqueue.TypedRateLimiter[reconcile.Request]
+	// crash is the test hook of CrashAtEnv (crash.go).
+	crash crashHook
 }
 
 func newReconciler(cfg Config, cl Clusters, gvk schema.GroupVersionKind) *reconciler {
-	return &reconciler{cfg: cfg, cl: cl, gvk: gvk, now: time.Now,
+	return &reconciler{cfg: cfg, cl: cl, gvk: gvk, now: time.Now, crash: crashHook(os.Getenv(CrashAtEnv)),
 		raceBackoff: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](raceRetryBase, raceRetryMax)}
 }
 
@@ -163,6 +166,9 @@ func (r *reconciler) reconcileNormal(ctx context.Context, local *unstructured.Un
 	if err != nil {
 		return r.pushFailed(local, err)
 	}
+	if err := r.finishImport(ctx, local, remote); err != nil {
+		return outcome{err: err}
+	}
 	if v.recreate {
 		r.event(local, corev1.EventTypeWarning, EventRecreated, "The remote claim was deleted in the control plane by someone else; re-created it from this copy")
 	}
@@ -193,6 +199,9 @@ func (r *reconciler) pull(ctx context.Context, local, remote *unstructured.Unstr
 func (r *reconciler) checkPush(local, remote *unstructured.Unstructured, class conflict.Remote) pushVerdict {
 	f := pushFacts{class: class, adopt: r.adopt(local), wasSynced: wasSynced(local), grace: r.cfg.RecreateGrace}
 	f.remoteDeleting = remote != nil && !remote.GetDeletionTimestamp().IsZero()
+	if remote != nil {
+		f.recordedUID = remote.GetAnnotations()[conflict.AnnotationClaimUID]
+	}
 	if class == conflict.RemoteAbsent && f.wasSynced {
 		first, _ := r.missingSince.LoadOrStore(local.GetUID(), r.now())
 		f.missingFor = r.now().Sub(first.(time.Time))
@@ -281,7 +290,9 @@ func (r *reconciler) claimChanged() {
 
 // lookupRemote finds the remote claim under the mapped name: in the cache
 // first (which holds only our objects), then, if absent there, by a direct
-// read, which also sees foreign objects and our own fresh writes.
+// read, which also sees foreign objects and our own fresh writes. An
+// orphaned remote claim that this local claim is the unfinished import
+// copy of counts as ours (conflict.ClassifyImport).
 func (r *reconciler) lookupRemote(ctx context.Context, local *unstructured.Unstructured) (*unstructured.Unstructured, conflict.Remote, error) {
 	key := types.NamespacedName{Namespace: r.cfg.Namespace, Name: RemoteName(r.cfg.ClusterID, local.GetNamespace(), local.GetName())}
 	remote := r.newRemote()
@@ -295,7 +306,10 @@ func (r *reconciler) lookupRemote(ctx context.Context, local *unstructured.Unstr
 	case err != nil:
 		return nil, 0, fmt.Errorf("read remote claim %s: %w", key, err)
 	}
-	return remote, conflict.ClassifyRemote(true, remote.GetLabels(), remote.GetAnnotations(), r.origin(local)), nil
+	want := r.origin(local)
+	class := conflict.ClassifyRemote(true, remote.GetLabels(), remote.GetAnnotations(), want)
+	class = conflict.ClassifyImport(class, string(remote.GetUID()), remote.GetAnnotations(), want, local.GetAnnotations()[conflict.AnnotationImportedFrom])
+	return remote, class, nil
 }
 
 func (r *reconciler) origin(local *unstructured.Unstructured) conflict.Origin {

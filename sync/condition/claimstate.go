@@ -38,7 +38,7 @@ func ClaimState(reason string) string {
 	case ReasonUnreachable, ReasonStarting, ReasonNamespaceHeld, ReasonNamespaceUnavailable, ReasonForbidden,
 		ReasonNamespaceDeleted, ReasonClusterIDInUse:
 		return ClaimStale
-	case ReasonForeignObject, ReasonOwnedByOtherCluster, ReasonNameCollision, ReasonSecretConflict:
+	case ReasonForeignObject, ReasonOwnedByOtherCluster, ReasonNameCollision, ReasonOwnedByOtherCopy, ReasonSecretConflict:
 		return ClaimInConflict
 	case ReasonDeleting, ReasonRemoteDeleting:
 		return ClaimDeleting

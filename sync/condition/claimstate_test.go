@@ -17,6 +17,7 @@ func TestClaimState(t *testing.T) {
 		"ForeignObject":               ClaimInConflict,
 		"OwnedByOtherCluster":         ClaimInConflict,
 		"NameCollision":               ClaimInConflict,
+		"OwnedByOtherCopy":            ClaimInConflict,
 		"SecretConflict":              ClaimInConflict,
 		"PushFailed":                  ClaimFailing,
 		"RemoteDeleted":               ClaimFailing,

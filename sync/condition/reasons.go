@@ -33,6 +33,7 @@ const (
 	ReasonOwnedByOtherCluster = conflict.ReasonOwnedByOtherCluster
 	ReasonForeignObject       = conflict.ReasonForeignObject
 	ReasonNameCollision       = conflict.ReasonNameCollision
+	ReasonOwnedByOtherCopy    = conflict.ReasonOwnedByOtherCopy
 
 	// The connection Secret could not be copied.
 	ReasonSecretConflict = "SecretConflict"

@@ -14,7 +14,7 @@ import (
 // OrphanedByUninstall is the value of conflict.AnnotationOrphaned that
 // `mcp-connector uninstall` writes. Only claims orphaned so are imported
 // again; a claim orphaned because its local copy was deleted stays orphaned.
-const OrphanedByUninstall = "uninstalled"
+const OrphanedByUninstall = conflict.OrphanedByUninstall
 
 // AnnotationLocalSecretName records, on a claim orphaned by uninstall, the
 // name of its local connection Secret, which the remote name does not carry.
@@ -22,26 +22,23 @@ const AnnotationLocalSecretName = conflict.Prefix + "claim-secret-name"
 
 // OrphanPatch is the merge patch that orphans a remote claim on uninstall:
 // the cluster-id label goes, the orphaned annotation says "uninstalled", the
-// local Secret name is recorded when known; everything else stays. It is
-// what a failed import undoes to.
+// local Secret name is recorded when known; everything else stays.
 func OrphanPatch(localSecret string) ([]byte, error) {
-	return MarkPatch("", localSecret, false)
+	annotations := map[string]any{conflict.AnnotationOrphaned: OrphanedByUninstall, AnnotationLocalSecretName: nil}
+	if localSecret != "" {
+		annotations[AnnotationLocalSecretName] = localSecret
+	}
+	return json.Marshal(map[string]any{"metadata": map[string]any{
+		"labels": map[string]any{conflict.LabelClusterID: nil}, "annotations": annotations}})
 }
 
-// MarkPatch is the merge patch that marks an orphaned remote claim as this
-// cluster's again (ours), or orphans it again as uninstall left it, with the
-// local Secret name it had recorded.
-func MarkPatch(clusterID, localSecret string, ours bool) ([]byte, error) {
-	labels := map[string]any{conflict.LabelClusterID: clusterID}
-	annotations := map[string]any{conflict.AnnotationOrphaned: nil, AnnotationLocalSecretName: nil}
-	if !ours {
-		labels[conflict.LabelClusterID] = nil
-		annotations[conflict.AnnotationOrphaned] = OrphanedByUninstall
-		if localSecret != "" {
-			annotations[AnnotationLocalSecretName] = localSecret
-		}
-	}
-	return json.Marshal(map[string]any{"metadata": map[string]any{"labels": labels, "annotations": annotations}})
+// ReleasePatch is the merge patch that ends an import, once the local copy's
+// push took the remote claim back (label and origin marks): the marks that
+// the uninstall left, orphaned and the local Secret name, go. Until then
+// they stay, so that a crash at any step leaves the claim importable, or a
+// copy that finishes the import, with the Secret name known.
+func ReleasePatch() []byte {
+	return []byte(`{"metadata":{"annotations":{"` + conflict.AnnotationOrphaned + `":null,"` + AnnotationLocalSecretName + `":null}}}`)
 }
 
 // ImportCandidate says whether a remote claim was orphaned by an uninstall of
@@ -61,8 +58,10 @@ func ImportCandidate(labels, annotations map[string]string, clusterID string) (c
 
 // LocalCopy is the local claim to re-create from an orphaned remote claim:
 // in the recorded namespace and name, with the spec as it was pushed (see
-// PushedSpec) and its connection Secret under the local name, and the
-// labels and annotations that went up (ours and local-only ones removed).
+// PushedSpec) and its connection Secret under the local name, the labels and
+// annotations that went up (ours and local-only ones removed), and
+// conflict.AnnotationImportedFrom naming the remote claim's uid until the
+// import is finished.
 func LocalCopy(remote *unstructured.Unstructured, origin conflict.Origin, fields conflict.FieldPolicy, md conflict.MetadataPolicy, gvk schema.GroupVersionKind) *unstructured.Unstructured {
 	remoteSpec, _, _ := unstructured.NestedMap(remote.Object, "spec")
 	spec := PushedSpec(remoteSpec, fields, remote.GetAnnotations()[conflict.AnnotationSpecHash])
@@ -79,9 +78,9 @@ func LocalCopy(remote *unstructured.Unstructured, origin conflict.Origin, fields
 	if l := md.UpLabels(remote.GetLabels()); len(l) > 0 {
 		u.SetLabels(l)
 	}
-	if a := md.UpAnnotations(remote.GetAnnotations()); len(a) > 0 {
-		u.SetAnnotations(a)
-	}
+	a := md.UpAnnotations(remote.GetAnnotations())
+	a[conflict.AnnotationImportedFrom] = string(remote.GetUID())
+	u.SetAnnotations(a)
 	return u
 }
 

@@ -108,6 +108,7 @@ func TestLocalCopy(t *testing.T) {
 	remote.SetGroupVersionKind(gvk)
 	remote.SetNamespace("cp-ns")
 	remote.SetName("db-hash")
+	remote.SetUID("remote-uid-1")
 	remote.SetLabels(map[string]string{"team": "a", conflict.LabelClaimNamespace: "team-a"})
 	annotations := map[string]string{"note": "kept", conflict.AnnotationClusterID: "c1", conflict.AnnotationClaimNamespace: "team-a",
 		conflict.AnnotationClaimName: "db", conflict.AnnotationSpecHash: conflict.SpecHash(spec),
@@ -139,7 +140,7 @@ func TestLocalCopy(t *testing.T) {
 			want.SetNamespace("team-a")
 			want.SetName("db")
 			want.SetLabels(map[string]string{"team": "a"})
-			want.SetAnnotations(map[string]string{"note": "kept"})
+			want.SetAnnotations(map[string]string{"note": "kept", conflict.AnnotationImportedFrom: "remote-uid-1"})
 			if diff := cmp.Diff(want.Object, got.Object); diff != "" {
 				t.Errorf("LocalCopy (-want +got):\n%s", diff)
 			}
@@ -150,28 +151,40 @@ func TestLocalCopy(t *testing.T) {
 	}
 }
 
-func TestMarkPatch(t *testing.T) {
+func TestOrphanPatch(t *testing.T) {
 	cases := map[string]struct {
-		ours   bool
 		secret string
 		want   string
 	}{
-		"Ours":           {ours: true, secret: "db-kubeconfig", want: `{"metadata":{"annotations":{"mcp-connector.io/claim-secret-name":null,"mcp-connector.io/orphaned":null},"labels":{"mcp-connector.io/cluster-id":"c1"}}}`},
-		"OrphanAgain":    {secret: "db-kubeconfig", want: `{"metadata":{"annotations":{"mcp-connector.io/claim-secret-name":"db-kubeconfig","mcp-connector.io/orphaned":"uninstalled"},"labels":{"mcp-connector.io/cluster-id":null}}}`},
-		"OrphanNoSecret": {want: `{"metadata":{"annotations":{"mcp-connector.io/claim-secret-name":null,"mcp-connector.io/orphaned":"uninstalled"},"labels":{"mcp-connector.io/cluster-id":null}}}`},
+		"WithSecret": {secret: "db-kubeconfig", want: `{"metadata":{"annotations":{"mcp-connector.io/claim-secret-name":"db-kubeconfig","mcp-connector.io/orphaned":"uninstalled"},"labels":{"mcp-connector.io/cluster-id":null}}}`},
+		"NoSecret":   {want: `{"metadata":{"annotations":{"mcp-connector.io/claim-secret-name":null,"mcp-connector.io/orphaned":"uninstalled"},"labels":{"mcp-connector.io/cluster-id":null}}}`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, err := MarkPatch("c1", tc.secret, tc.ours)
+			got, err := OrphanPatch(tc.secret)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var g, w any
-			_ = json.Unmarshal(got, &g)
-			_ = json.Unmarshal([]byte(tc.want), &w)
-			if diff := cmp.Diff(w, g); diff != "" {
-				t.Errorf("MarkPatch (-want +got):\n%s", diff)
-			}
+			checkJSON(t, tc.want, got)
 		})
+	}
+}
+
+func TestReleasePatch(t *testing.T) {
+	// The label and the origin annotations are the push's: the release
+	// removes only what the uninstall added.
+	checkJSON(t, `{"metadata":{"annotations":{"mcp-connector.io/claim-secret-name":null,"mcp-connector.io/orphaned":null}}}`, ReleasePatch())
+}
+
+// checkJSON compares two JSON documents by value.
+func checkJSON(t *testing.T, want string, got []byte) {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("patch %s: %v", got, err)
+	}
+	_ = json.Unmarshal([]byte(want), &w)
+	if diff := cmp.Diff(w, g); diff != "" {
+		t.Errorf("patch (-want +got):\n%s", diff)
 	}
 }

@@ -235,3 +235,41 @@ func TestPathHelpers(t *testing.T) {
 		t.Errorf("Set a.d.e: got %v", v)
 	}
 }
+
+func TestReleased(t *testing.T) {
+	remote := map[string]any{"compositionRevisionRef": map[string]any{"name": "c-1"}, "resourceRef": map[string]any{"name": "x"}}
+	ours := Owners{"mcp-connector": {{"compositionRevisionRef", "name"}, {"resourceRef", "name"}}, "crossplane": {{"compositionRevisionRef"}}}
+	manual := map[string]any{"compositionUpdatePolicy": "Manual"}
+	cases := map[string]struct {
+		reason string
+		policy FieldPolicy
+		remote map[string]any
+		owners Owners
+		want   [][]string
+	}{
+		"PinnedBeforeNowAutomatic": {
+			reason: "Our pin under Automatic is removed so Crossplane sets it again; resourceRef never is, even if we own it.",
+			policy: DefaultFieldPolicy(), remote: remote, owners: ours,
+			want: [][]string{{"compositionRevisionRef"}},
+		},
+		"Manual": {
+			reason: "Under Manual the pin is ours to push: nothing released.",
+			policy: DefaultFieldPolicy().ForClaim(manual, nil), remote: remote, owners: ours,
+		},
+		"CrossplaneAlone": {
+			reason: "Crossplane's own revision is left alone.",
+			policy: DefaultFieldPolicy(), remote: remote, owners: Owners{"crossplane": {{"compositionRevisionRef"}, {"compositionRevisionRef", "name"}}},
+		},
+		"Absent": {
+			reason: "Nothing remote, nothing to release.",
+			policy: DefaultFieldPolicy(), remote: map[string]any{}, owners: ours,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, tc.policy.Released(tc.remote, tc.owners, "mcp-connector")); diff != "" {
+				t.Errorf("%s\nReleased: -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}

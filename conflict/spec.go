@@ -62,6 +62,23 @@ func (p FieldPolicy) ForClaim(local, remote map[string]any) FieldPolicy {
 	return out
 }
 
+// Released lists the remote compositionRevisionRef when it is a
+// control-plane field for this claim (Automatic) but the manager that
+// pushes (ours) still owns something inside it: it was pinned under
+// Manual. It must be removed before the push, so that Crossplane sets it
+// again; a push without it would leave behind what Crossplane owns inside
+// (an object without its required name). No other field is ever released:
+// removing resourceRef would leak the composite.
+func (p FieldPolicy) Released(remote map[string]any, owners Owners, ours string) [][]string {
+	if _, ok := remote[fieldRevisionRef]; !ok || !slices.Contains(p.ControlPlane, fieldRevisionRef) {
+		return nil
+	}
+	if slices.ContainsFunc(owners[ours], func(q Path) bool { return q[0] == fieldRevisionRef }) {
+		return [][]string{{fieldRevisionRef}}
+	}
+	return nil
+}
+
 // named says whether the policy has a rule of its own for a top-level field.
 func (p FieldPolicy) named(k string) bool {
 	return slices.Contains(p.ControlPlane, k) || slices.Contains(p.Chosen, k)

@@ -234,8 +234,8 @@ func TestCompareSpec(t *testing.T) {
 	}
 	lastPush := SpecHash(up())
 	type args struct {
-		policy   FieldPolicy
-		up       map[string]any
+		policy     FieldPolicy
+		up         map[string]any
 		remote     map[string]any
 		lastHash   string
 		crossplane []Path

@@ -71,18 +71,24 @@ func toAny(m map[string]string) map[string]any {
 func (r *reconciler) push(ctx context.Context, local, remote *unstructured.Unstructured, class conflict.Remote) (*unstructured.Unstructured, error) {
 	want := r.desiredRemote(local, remote)
 	wantSpec, _, _ := unstructured.NestedMap(want.Object, "spec")
-	state, extra := conflict.SpecInSync, [][]string(nil)
+	state, extra, released := conflict.SpecInSync, [][]string(nil), [][]string(nil)
 	if class == conflict.RemoteOurs {
 		remoteSpec, _, _ := unstructured.NestedMap(remote.Object, "spec")
-		fields := r.fields(local, remote)
+		fields, owners := r.fields(local, remote), specOwners(remote)
 		state, extra = fields.CompareSpec(wantSpec, remoteSpec, remote.GetAnnotations()[conflict.AnnotationSpecHash],
-			fields.CrossplaneWrites(remoteSpec, specOwners(remote)))
-		if state == conflict.SpecInSync && hasAll(remote.GetLabels(), want.GetLabels()) && hasAll(remote.GetAnnotations(), want.GetAnnotations()) {
+			fields.CrossplaneWrites(remoteSpec, owners))
+		released = fields.Released(remoteSpec, owners, FieldManagerUp)
+		if state == conflict.SpecInSync && len(released) == 0 && hasAll(remote.GetLabels(), want.GetLabels()) && hasAll(remote.GetAnnotations(), want.GetAnnotations()) {
 			// hasAll covers the hashes: a local label removed changes the metadata hash.
 			return remote, nil
 		}
 	}
-	log.FromContext(ctx).V(1).Info("Pushing claim", "state", state.String(), "class", class.String(), "extra", extra)
+	log.FromContext(ctx).V(1).Info("Pushing claim", "state", state.String(), "class", class.String(), "extra", extra, "released", released)
+	if len(released) > 0 {
+		if err := r.removePaths(ctx, remote, released); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.cl.remoteClient().Apply(ctx, client.ApplyConfigurationFromUnstructured(want),
 		client.FieldOwner(FieldManagerUp), client.ForceOwnership); err != nil {
 		return nil, fmt.Errorf("apply claim %s to control plane: %w", klog.KObj(want), err)

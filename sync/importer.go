@@ -90,7 +90,8 @@ func (r *reconciler) importAll(ctx context.Context) error {
 // the remote claim is marked ours again, before the copy exists, so that the
 // first reconcile of the copy finds its remote claim ours, not foreign.
 func (r *reconciler) importOne(ctx context.Context, remote *unstructured.Unstructured, origin conflict.Origin) error {
-	local := orphan.LocalCopy(remote, origin, r.cfg.Fields, r.cfg.Metadata, r.gvk)
+	// The remote claim's update policy decides whether its revision pin was pushed (Manual).
+	local := orphan.LocalCopy(remote, origin, r.fields(remote, remote), r.cfg.Metadata, r.gvk)
 	logger := log.FromContext(ctx).WithValues("claim", klog.KObj(local), "remote", remote.GetName())
 	if err := r.cl.localClient().Create(ctx, local.DeepCopy(), client.DryRunAll); err != nil {
 		if skip, why := importSkip(err); skip {

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -210,6 +211,21 @@ func TestCrossplaneSpecWritesSettle(t *testing.T) {
 	if v, _, _ := unstructured.NestedString(remote.Object, append([]string{"spec"}, versionPath...)...); v != "v0.70.0" {
 		t.Errorf("remote %v is %q, want Crossplane's v0.70.0 left alone", versionPath, v)
 	}
+
+	// An out-of-band edit beside Crossplane's value is still reverted, and
+	// Crossplane's value stays.
+	if err := world.ControlPlane.Client.Patch(context.Background(), remote, client.RawPatch(types.MergePatchType,
+		[]byte(`{"spec":{"nodes":{"size":"large"}}}`)), client.FieldOwner("someone-else")); err != nil {
+		t.Fatalf("change the remote spec out of band: %v", err)
+	}
+	r.waitRemote(t, "writes", func(u *unstructured.Unstructured) error {
+		size, _, _ := unstructured.NestedString(u.Object, "spec", "nodes", "size")
+		v, _, _ := unstructured.NestedString(u.Object, append([]string{"spec"}, versionPath...)...)
+		if size != "small" || v != "v0.70.0" {
+			return fmt.Errorf("remote nodes.size %q (want small, reverted), %v %q (want Crossplane's v0.70.0)", size, versionPath, v)
+		}
+		return nil
+	})
 }
 
 // revisionRef reads spec.compositionRevisionRef.name.
@@ -316,7 +332,7 @@ func TestCompositionRevisionPin(t *testing.T) {
 
 	// Moving the pin locally moves the claim and the XR.
 	patch := fmt.Sprintf(`{"spec":{"compositionRevisionRef":{"name":%q}}}`, rev2)
-	if err := r.app.Client.Patch(context.Background(), r.claim("manual"), client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
+	if err := r.app.Client.Patch(context.Background(), r.claim("manual"), client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
 		t.Fatal(err)
 	}
 	r.waitRemote(t, "manual", wantRevision(rev2))

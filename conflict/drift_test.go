@@ -48,7 +48,7 @@ func TestNoPingPong(t *testing.T) {
 		if diff := cmp.Diff(s.wantUp, up); diff != "" {
 			t.Errorf("%s: Up: -want +got:\n%s", s.name, diff)
 		}
-		state, extra := p.CompareSpec(up, s.remote, lastHash)
+		state, extra := p.CompareSpec(up, s.remote, lastHash, nil)
 		if diff := cmp.Diff(s.wantState.String(), state.String()); diff != "" {
 			t.Errorf("%s: CompareSpec state: -want +got:\n%s", s.name, diff)
 		}
@@ -57,7 +57,7 @@ func TestNoPingPong(t *testing.T) {
 		}
 		// The same inputs, the same decision: nothing depends on map order.
 		for range 5 {
-			again, extraAgain := p.CompareSpec(up, s.remote, lastHash)
+			again, extraAgain := p.CompareSpec(up, s.remote, lastHash, nil)
 			if again != state || !cmp.Equal(extra, extraAgain) {
 				t.Fatalf("%s: CompareSpec decided %v %v, then %v %v on the same inputs", s.name, state, extra, again, extraAgain)
 			}
@@ -65,7 +65,7 @@ func TestNoPingPong(t *testing.T) {
 		after := s.remote
 		if state != SpecInSync {
 			lastHash, after = SpecHash(up), s.pushed
-			if again, extra := p.CompareSpec(up, after, lastHash); again != SpecInSync || extra != nil {
+			if again, extra := p.CompareSpec(up, after, lastHash, nil); again != SpecInSync || extra != nil {
 				t.Errorf("%s: after the push CompareSpec says %v (extra %v), want InSync: the push would repeat", s.name, again, extra)
 			}
 		}

@@ -17,6 +17,11 @@ type FieldPolicy struct {
 	// Chosen fields may be set by the user; when the local claim leaves one
 	// unset, Crossplane's choice (or the schema default) flows down.
 	Chosen []string
+	// Crossplane are the field managers Crossplane writes remote claims
+	// with. Its claim controller updates a claim (resourceRef, the
+	// composition references, and with the client-side claim syncer any XR
+	// spec field the claim lacks) under the client's default manager.
+	Crossplane []string
 }
 
 // DefaultFieldPolicy is the policy for Crossplane v1 claims.
@@ -25,7 +30,98 @@ func DefaultFieldPolicy() FieldPolicy {
 		ControlPlane: []string{"resourceRef", "compositionRevisionRef"},
 		Chosen: []string{"compositionRef", "compositionSelector", "compositionRevisionSelector",
 			"compositionUpdatePolicy", "compositeDeletePolicy"},
+		Crossplane: []string{"crossplane"},
 	}
+}
+
+// The fields whose owner depends on the update policy.
+const (
+	fieldRevisionRef  = "compositionRevisionRef"
+	fieldUpdatePolicy = "compositionUpdatePolicy"
+	// UpdateManual is the compositionUpdatePolicy under which the claim
+	// pins its composition revision; Crossplane's default is Automatic.
+	UpdateManual = "Manual"
+)
+
+// ForClaim returns the policy for one claim. Crossplane follows the
+// compositionUpdatePolicy: under Manual the claim's compositionRevisionRef
+// is the user's pin (a chosen field), under Automatic (the default)
+// Crossplane moves it to each new revision (a control-plane field). The
+// policy is the local value, else the remote one, else Automatic.
+func (p FieldPolicy) ForClaim(local, remote map[string]any) FieldPolicy {
+	policy, _ := local[fieldUpdatePolicy].(string)
+	if policy == "" {
+		policy, _ = remote[fieldUpdatePolicy].(string)
+	}
+	if policy != UpdateManual || !slices.Contains(p.ControlPlane, fieldRevisionRef) {
+		return p
+	}
+	out := p
+	out.ControlPlane = slices.DeleteFunc(slices.Clone(p.ControlPlane), func(k string) bool { return k == fieldRevisionRef })
+	out.Chosen = append(slices.Clone(p.Chosen), fieldRevisionRef)
+	return out
+}
+
+// Released lists the remote compositionRevisionRef when it is a
+// control-plane field for this claim (Automatic) but the manager that
+// pushes (ours) still owns something inside it: it was pinned under
+// Manual. It must be removed before the push, so that Crossplane sets it
+// again; a push without it would leave behind what Crossplane owns inside
+// (an object without its required name). No other field is ever released:
+// removing resourceRef would leak the composite.
+func (p FieldPolicy) Released(remote map[string]any, owners Owners, ours string) [][]string {
+	if _, ok := remote[fieldRevisionRef]; !ok || !slices.Contains(p.ControlPlane, fieldRevisionRef) {
+		return nil
+	}
+	if slices.ContainsFunc(owners[ours], func(q Path) bool { return q[0] == fieldRevisionRef }) {
+		return [][]string{{fieldRevisionRef}}
+	}
+	return nil
+}
+
+// named says whether the policy has a rule of its own for a top-level field.
+func (p FieldPolicy) named(k string) bool {
+	return slices.Contains(p.ControlPlane, k) || slices.Contains(p.Chosen, k)
+}
+
+// CrossplaneWrites lists the remote spec's subtrees that only Crossplane's
+// managers own (see Owners.Sole): values its claim controller copied from
+// the composite. The control-plane and chosen fields have rules of their
+// own and are not listed.
+func (p FieldPolicy) CrossplaneWrites(remote map[string]any, owners Owners) []Path {
+	return slices.DeleteFunc(owners.Sole(remote, p.Crossplane), func(q Path) bool { return p.named(q[0]) })
+}
+
+// UpPaths is Up for a local claim whose fields that came down are given as
+// paths (Owners.Sole of the local spec for the down manager): top-level ones
+// decide the chosen fields as in Up, and every other value that came down
+// (Crossplane's writes) stays behind too, at any depth.
+func (p FieldPolicy) UpPaths(local map[string]any, fromControlPlane []Path) map[string]any {
+	var top []string
+	var written []Path
+	for _, q := range fromControlPlane {
+		if len(q) == 1 {
+			top = append(top, q[0])
+		}
+		if !p.named(q[0]) {
+			written = append(written, q)
+		}
+	}
+	return Without(p.Up(local, top), written)
+}
+
+// DownWritten lists the Crossplane writes (from CrossplaneWrites) that come
+// down to the local spec: those the user did not set locally, that is
+// absent locally or inside a value that came down before.
+func DownWritten(local map[string]any, crossplane, fromControlPlane []Path) []Path {
+	var out []Path
+	for _, q := range crossplane {
+		_, set := Get(local, q)
+		if !set || slices.ContainsFunc(fromControlPlane, func(f Path) bool { return hasPrefix(q, f) }) {
+			out = append(out, q)
+		}
+	}
+	return out
 }
 
 // Up returns the spec to push: the local spec without the control-plane
@@ -76,8 +172,10 @@ func (s SpecState) String() string {
 // the remote spec. lastHash is the AnnotationSpecHash found on the remote
 // object. It returns the state and the paths of remote fields that nobody
 // asked for locally (added out of band) and must be removed: server-side
-// apply only removes fields its own manager set.
-func (p FieldPolicy) CompareSpec(up, remote map[string]any, lastHash string) (SpecState, [][]string) {
+// apply only removes fields its own manager set. crossplane lists the
+// remote values Crossplane wrote (CrossplaneWrites): those we do not push
+// are neither drift nor extra, so they are never fought over.
+func (p FieldPolicy) CompareSpec(up, remote map[string]any, lastHash string, crossplane []Path) (SpecState, [][]string) {
 	relevant := make(map[string]any, len(remote))
 	for k, v := range remote {
 		_, wanted := up[k]
@@ -86,6 +184,10 @@ func (p FieldPolicy) CompareSpec(up, remote map[string]any, lastHash string) (Sp
 		}
 		relevant[k] = v
 	}
+	relevant = Without(relevant, slices.DeleteFunc(slices.Clone(crossplane), func(q Path) bool {
+		_, pushed := Get(up, q)
+		return pushed
+	}))
 	extra := extraPaths(up, relevant, nil)
 	if len(extra) == 0 && EqualJSON(up, pick(relevant, up)) {
 		return SpecInSync, nil

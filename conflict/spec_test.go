@@ -14,6 +14,7 @@ func TestDefaultFieldPolicy(t *testing.T) {
 		ControlPlane: []string{"resourceRef", "compositionRevisionRef"},
 		Chosen: []string{"compositionRef", "compositionSelector", "compositionRevisionSelector",
 			"compositionUpdatePolicy", "compositeDeletePolicy"},
+		Crossplane: []string{"crossplane"},
 	}
 	if diff := cmp.Diff(want, DefaultFieldPolicy()); diff != "" {
 		t.Errorf("DefaultFieldPolicy() (docs/conflict-rules.md lists these): -want, +got:\n%s", diff)
@@ -233,10 +234,11 @@ func TestCompareSpec(t *testing.T) {
 	}
 	lastPush := SpecHash(up())
 	type args struct {
-		policy   FieldPolicy
-		up       map[string]any
-		remote   map[string]any
-		lastHash string
+		policy     FieldPolicy
+		up         map[string]any
+		remote     map[string]any
+		lastHash   string
+		crossplane []Path
 	}
 	type want struct {
 		State SpecState
@@ -500,10 +502,64 @@ func TestCompareSpec(t *testing.T) {
 			}()},
 			want: want{State: SpecRemoteDrifted, Extra: [][]string{{"resourceRef"}}},
 		},
+		"InSyncCrossplaneWroteTopLevel": {
+			reason: "A top-level field only Crossplane wrote (copied from the composite) is not ours to remove: no drift, no extra.",
+			args: args{policy: DefaultFieldPolicy(), up: up(), lastHash: lastPush, crossplane: []Path{{"region"}},
+				remote: func() map[string]any {
+					r := up()
+					r["region"] = "eu-1"
+					return r
+				}()},
+			want: want{State: SpecInSync},
+		},
+		"InSyncCrossplaneWroteNested": {
+			reason: "A value Crossplane wrote inside an object we push is left alone too.",
+			args: args{policy: DefaultFieldPolicy(), up: up(), lastHash: lastPush, crossplane: []Path{{"parameters", "network", "subnet"}},
+				remote: func() map[string]any {
+					r := up()
+					r["parameters"].(map[string]any)["network"].(map[string]any)["subnet"] = "10.0.0.0/24"
+					return r
+				}()},
+			want: want{State: SpecInSync},
+		},
+		"CrossplaneWriteBesideOutOfBandEdit": {
+			reason: "An out-of-band field beside Crossplane's is still drift and removed; Crossplane's stays.",
+			args: args{policy: DefaultFieldPolicy(), up: up(), lastHash: lastPush, crossplane: []Path{{"region"}},
+				remote: func() map[string]any {
+					r := up()
+					r["region"] = "eu-1"
+					r["debug"] = true
+					return r
+				}()},
+			want: want{State: SpecRemoteDrifted, Extra: [][]string{{"debug"}}},
+		},
+		"CrossplaneWriteOfAPushedValueIsDrift": {
+			reason: "A value we push is the user's even if Crossplane wrote it: a different remote value is reverted.",
+			args: args{policy: DefaultFieldPolicy(), up: up(), lastHash: lastPush, crossplane: []Path{{"parameters", "size"}},
+				remote: func() map[string]any {
+					r := up()
+					r["parameters"].(map[string]any)["size"] = "large"
+					return r
+				}()},
+			want: want{State: SpecRemoteDrifted},
+		},
+		"CrossplaneWriteLocalChanged": {
+			reason: "A local change is a plain update; Crossplane's value is still not extra.",
+			args: args{policy: DefaultFieldPolicy(), remote: func() map[string]any {
+				r := up()
+				r["region"] = "eu-1"
+				return r
+			}(), lastHash: lastPush, crossplane: []Path{{"region"}}, up: func() map[string]any {
+				u := up()
+				u["parameters"].(map[string]any)["size"] = "large"
+				return u
+			}()},
+			want: want{State: SpecLocalChanged},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			state, extra := tc.args.policy.CompareSpec(tc.args.up, tc.args.remote, tc.args.lastHash)
+			state, extra := tc.args.policy.CompareSpec(tc.args.up, tc.args.remote, tc.args.lastHash, tc.args.crossplane)
 			if diff := cmp.Diff(tc.want, want{State: state, Extra: extra}); diff != "" {
 				t.Errorf("%s\nCompareSpec(...): -want, +got:\n%s", tc.reason, diff)
 			}

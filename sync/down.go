@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -14,13 +15,15 @@ import (
 	"github.com/mcp-connector/mcp-connector/conflict"
 )
 
-// pullSpec writes the control plane's spec fields (resourceRef and the
-// fields Crossplane chose) on the local claim, under FieldManagerDown, when
-// they differ. After a write, local is the claim as the API server returned
-// it (new generation and managed fields).
+// pullSpec writes the control plane's spec fields (resourceRef, the fields
+// Crossplane chose, and the values Crossplane wrote into the remote claim
+// that the user did not set locally) on the local claim, under
+// FieldManagerDown, when they differ. After a write, local is the claim as
+// the API server returned it (new generation and managed fields).
 func (r *reconciler) pullSpec(ctx context.Context, local, remote *unstructured.Unstructured) error {
 	localSpec, _, _ := unstructured.NestedMap(local.Object, "spec")
 	remoteSpec, _, _ := unstructured.NestedMap(remote.Object, "spec")
+	fields := r.fields(local, remote)
 	fromCP := ownedBy(local, FieldManagerDown)
 	var userSet []string
 	for k := range localSpec {
@@ -28,11 +31,21 @@ func (r *reconciler) pullSpec(ctx context.Context, local, remote *unstructured.U
 			userSet = append(userSet, k)
 		}
 	}
-	down := r.cfg.Fields.Down(remoteSpec, userSet)
-	if !needsDown(localSpec, down, fromCP) {
+	down := fields.Down(remoteSpec, userSet)
+	paths := make([]conflict.Path, 0, len(down))
+	for k := range down {
+		paths = append(paths, conflict.Path{k})
+	}
+	came := cameDown(local)
+	for _, p := range conflict.DownWritten(localSpec, fields.CrossplaneWrites(remoteSpec, specOwners(remote)), came) {
+		v, _ := conflict.Get(remoteSpec, p)
+		conflict.Set(down, p, runtime.DeepCopyJSONValue(v))
+		paths = append(paths, p)
+	}
+	if !needsDown(localSpec, down, paths, came) {
 		return nil
 	}
-	log.FromContext(ctx).V(1).Info("Writing control-plane fields down", "fields", down, "fromControlPlane", fromCP)
+	log.FromContext(ctx).V(1).Info("Writing control-plane fields down", "fields", down, "fromControlPlane", came)
 	patch := r.applyConfig(local, "spec", down)
 	if err := r.cl.localClient().Apply(ctx, client.ApplyConfigurationFromUnstructured(patch),
 		client.FieldOwner(FieldManagerDown), client.ForceOwnership); err != nil {
@@ -43,16 +56,19 @@ func (r *reconciler) pullSpec(ctx context.Context, local, remote *unstructured.U
 	return nil
 }
 
-// needsDown says whether the local spec lacks a value that comes down, or
-// still holds one the control plane no longer has.
-func needsDown(local, down map[string]any, fromCP []string) bool {
-	for k, v := range down {
-		if !conflict.EqualJSON(local[k], v) {
+// needsDown says whether the local spec lacks a value that comes down (down
+// holds them at paths), or still holds one that came down before (fromCP)
+// and that the control plane no longer has.
+func needsDown(local, down map[string]any, paths, fromCP []conflict.Path) bool {
+	for _, p := range paths {
+		l, _ := conflict.Get(local, p)
+		d, _ := conflict.Get(down, p)
+		if !conflict.EqualJSON(l, d) {
 			return true
 		}
 	}
-	for _, k := range fromCP {
-		if _, ok := down[k]; !ok {
+	for _, f := range fromCP {
+		if !slices.ContainsFunc(paths, func(p conflict.Path) bool { return len(p) <= len(f) && slices.Equal(f[:len(p)], p) }) {
 			return true
 		}
 	}

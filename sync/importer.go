@@ -95,7 +95,8 @@ func (r *reconciler) importAll(ctx context.Context) error {
 // missing, name taken, schema refused) leaves the remote claim untouched and
 // is reported in the log (there is no local object to put an Event on).
 func (r *reconciler) importOne(ctx context.Context, remote *unstructured.Unstructured, origin conflict.Origin) error {
-	local := orphan.LocalCopy(remote, origin, r.cfg.Fields, r.cfg.Metadata, r.gvk)
+	// The remote claim's update policy decides whether its revision pin was pushed (Manual).
+	local := orphan.LocalCopy(remote, origin, r.fields(remote, remote), r.cfg.Metadata, r.gvk)
 	logger := log.FromContext(ctx).WithValues("claim", klog.KObj(local), "remote", remote.GetName())
 	err := r.cl.localClient().Create(ctx, local)
 	if apierrors.IsAlreadyExists(err) && r.importPending(ctx, local, remote) {

@@ -19,9 +19,9 @@ import (
 // desiredRemote is what the spec push applies: the local spec (less the
 // control plane's fields), labels and annotations (less local-only ones),
 // the origin marks, the renamed connection Secret and a hash of it all.
-func (r *reconciler) desiredRemote(local *unstructured.Unstructured) *unstructured.Unstructured {
+func (r *reconciler) desiredRemote(local, remote *unstructured.Unstructured) *unstructured.Unstructured {
 	spec, _, _ := unstructured.NestedMap(local.Object, "spec")
-	up := r.cfg.Fields.Up(spec, ownedBy(local, FieldManagerDown))
+	up := r.fields(local, remote).UpPaths(spec, cameDown(local))
 	if _, ok, _ := unstructured.NestedString(local.Object, "spec", "writeConnectionSecretToRef", "name"); ok {
 		up["writeConnectionSecretToRef"] = map[string]any{"name": r.remoteSecretName(local)}
 	}
@@ -42,6 +42,17 @@ func (r *reconciler) desiredRemote(local *unstructured.Unstructured) *unstructur
 	return u
 }
 
+// fields is the field policy for one claim (conflict.FieldPolicy.ForClaim);
+// remote may be nil.
+func (r *reconciler) fields(local, remote *unstructured.Unstructured) conflict.FieldPolicy {
+	localSpec, _, _ := unstructured.NestedMap(local.Object, "spec")
+	var remoteSpec map[string]any
+	if remote != nil {
+		remoteSpec, _, _ = unstructured.NestedMap(remote.Object, "spec")
+	}
+	return r.cfg.Fields.ForClaim(localSpec, remoteSpec)
+}
+
 func (r *reconciler) remoteSecretName(local *unstructured.Unstructured) string {
 	return RemoteSecretName(r.cfg.ClusterID, r.gvk.Group, r.gvk.Kind, local.GetNamespace(), local.GetName())
 }
@@ -58,18 +69,26 @@ func toAny(m map[string]string) map[string]any {
 // and removes spec fields someone else added out of band. It writes nothing
 // when both agree. It returns the remote claim as the control plane has it.
 func (r *reconciler) push(ctx context.Context, local, remote *unstructured.Unstructured, class conflict.Remote) (*unstructured.Unstructured, error) {
-	want := r.desiredRemote(local)
+	want := r.desiredRemote(local, remote)
 	wantSpec, _, _ := unstructured.NestedMap(want.Object, "spec")
-	state, extra := conflict.SpecInSync, [][]string(nil)
+	state, extra, released := conflict.SpecInSync, [][]string(nil), [][]string(nil)
 	if class == conflict.RemoteOurs {
 		remoteSpec, _, _ := unstructured.NestedMap(remote.Object, "spec")
-		state, extra = r.cfg.Fields.CompareSpec(wantSpec, remoteSpec, remote.GetAnnotations()[conflict.AnnotationSpecHash])
-		if state == conflict.SpecInSync && hasAll(remote.GetLabels(), want.GetLabels()) && hasAll(remote.GetAnnotations(), want.GetAnnotations()) {
+		fields, owners := r.fields(local, remote), specOwners(remote)
+		state, extra = fields.CompareSpec(wantSpec, remoteSpec, remote.GetAnnotations()[conflict.AnnotationSpecHash],
+			fields.CrossplaneWrites(remoteSpec, owners))
+		released = fields.Released(remoteSpec, owners, FieldManagerUp)
+		if state == conflict.SpecInSync && len(released) == 0 && hasAll(remote.GetLabels(), want.GetLabels()) && hasAll(remote.GetAnnotations(), want.GetAnnotations()) {
 			// hasAll covers the hashes: a local label removed changes the metadata hash.
 			return remote, nil
 		}
 	}
-	log.FromContext(ctx).V(1).Info("Pushing claim", "state", state.String(), "class", class.String(), "extra", extra)
+	log.FromContext(ctx).V(1).Info("Pushing claim", "state", state.String(), "class", class.String(), "extra", extra, "released", released)
+	if len(released) > 0 {
+		if err := r.removePaths(ctx, remote, released); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.cl.remoteClient().Apply(ctx, client.ApplyConfigurationFromUnstructured(want),
 		client.FieldOwner(FieldManagerUp), client.ForceOwnership); err != nil {
 		return nil, fmt.Errorf("apply claim %s to control plane: %w", klog.KObj(want), err)

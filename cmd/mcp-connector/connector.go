@@ -124,7 +124,7 @@ func (o *RunOptions) newControlPlaneCluster(scheme *runtime.Scheme) (cluster.Clu
 		co.Cache = cache.Options{
 			DefaultNamespaces:    map[string]cache.Config{o.ControlPlaneNamespace: {}},
 			DefaultLabelSelector: labels.SelectorFromSet(labels.Set{conflict.LabelClusterID: o.ClusterID}),
-			DefaultTransform:     cache.TransformStripManagedFields(),
+			DefaultTransform:     sync.TransformControlPlane,
 			SyncPeriod:           &o.ResyncPeriod,
 			ByObject: map[client.Object]cache.ByObject{
 				&corev1.Secret{}: {Label: everything},

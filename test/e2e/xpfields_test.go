@@ -1,0 +1,354 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mcp-connector/mcp-connector/sync/condition"
+	"github.com/mcp-connector/mcp-connector/test/harness"
+)
+
+// The tests of Crossplane's own writes into claims (#13 items 7 and 8). Each
+// uses a Composition of its own for the example API, chosen by
+// compositionRef, so that its revisions and patches touch no other test.
+
+var (
+	compositionGVK = schema.GroupVersionKind{Group: "apiextensions.crossplane.io", Version: "v1", Kind: "Composition"}
+	revisionGVK    = schema.GroupVersionKind{Group: "apiextensions.crossplane.io", Version: "v1", Kind: "CompositionRevision"}
+	xrGVK          = schema.GroupVersionKind{Group: harness.ExampleGroup, Version: harness.ExampleVersion, Kind: harness.ExampleXRKind}
+)
+
+// versionPath is the XR spec field the test Composition writes: a
+// ToCompositeFieldPath patch copies the composed resource's value into it.
+var versionPath = []string{"services", "operators", "prometheus", "version"}
+
+// testComposition is a Composition of the example API with one nop
+// resource; its ToCompositeFieldPath patch writes version into the XR's
+// spec.services.operators.prometheus.version.
+func testComposition(name, version string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{
+		"compositeTypeRef": map[string]any{"apiVersion": xrGVK.GroupVersion().String(), "kind": xrGVK.Kind},
+		"mode":             "Resources",
+		"resources": []any{map[string]any{
+			"name": "cluster",
+			"base": map[string]any{
+				"apiVersion": "nop.crossplane.io/v1alpha1", "kind": "ClusterNopResource",
+				"spec": map[string]any{"forProvider": map[string]any{
+					"conditionAfter": []any{map[string]any{"time": "0s", "conditionType": "Ready", "conditionStatus": "True"}},
+					"fields":         map[string]any{"version": version},
+				}},
+			},
+			"patches": []any{map[string]any{
+				"type": "ToCompositeFieldPath", "fromFieldPath": "spec.forProvider.fields.version",
+				"toFieldPath": "spec.services.operators.prometheus.version",
+			}},
+		}},
+	}}}
+	u.SetGroupVersionKind(compositionGVK)
+	u.SetName(name)
+	return u
+}
+
+// createComposition creates a Composition (deleted at cleanup) and waits
+// for its first revision.
+func createComposition(t *testing.T, name, version string) {
+	t.Helper()
+	comp := testComposition(name, version)
+	create(t, world.ControlPlane.Client, comp)
+	t.Cleanup(func() { _ = world.ControlPlane.Client.Delete(context.Background(), comp) })
+	waitRevision(t, name, 1)
+}
+
+// waitRevision waits for revision n of a Composition and returns its name.
+func waitRevision(t *testing.T, composition string, n int64) string {
+	t.Helper()
+	var name string
+	harness.Eventually(t, waitTimeout, func() error {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(revisionGVK)
+		if err := world.ControlPlane.Client.List(context.Background(), list, client.MatchingLabels{"crossplane.io/composition-name": composition}); err != nil {
+			return err
+		}
+		for _, r := range list.Items {
+			if rev, _, _ := unstructured.NestedInt64(r.Object, "spec", "revision"); rev == n {
+				name = r.GetName()
+				return nil
+			}
+		}
+		return fmt.Errorf("composition %s has no revision %d yet (%d revisions)", composition, n, len(list.Items))
+	})
+	return name
+}
+
+// xpClaim is an example claim of the rig that selects composition.
+func xpClaim(r *faultRig, name, composition string, spec map[string]any) *unstructured.Unstructured {
+	u := harness.NewExampleClaim(r.claims, name, 1)
+	_ = unstructured.SetNestedField(u.Object, map[string]any{"name": composition}, "spec", "compositionRef")
+	for k, v := range spec {
+		_ = unstructured.SetNestedField(u.Object, v, "spec", k)
+	}
+	return u
+}
+
+// rigComposite returns the XR the remote claim of name is bound to.
+func rigComposite(r *faultRig, name string) (*unstructured.Unstructured, error) {
+	remote, err := r.remote(name)
+	if err != nil {
+		return nil, err
+	}
+	xrName, _, _ := unstructured.NestedString(remote.Object, "spec", "resourceRef", "name")
+	if xrName == "" {
+		return nil, errors.New("the remote claim is not bound to a composite yet")
+	}
+	xr := &unstructured.Unstructured{}
+	xr.SetGroupVersionKind(xrGVK)
+	return xr, world.ControlPlane.Client.Get(context.Background(), client.ObjectKey{Name: xrName}, xr)
+}
+
+// claimSyncerCopies stands in for Crossplane's client-side claim syncer
+// (crossplane core start --enable-ssa-claims=false), which merges the
+// XR's spec into the claim's, filling fields the claim lacks, by an Update
+// under the manager "crossplane". v1.20's default server-side syncer (the
+// harness runs it) copies only resourceRef, compositionRef and
+// compositionRevisionRef. It copies the real XR's value of versionPath,
+// as the composition wrote it, until ctx ends, and counts its writes.
+func claimSyncerCopies(ctx context.Context, r *faultRig, name string, copies *int) {
+	_ = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
+		xr, err := rigComposite(r, name)
+		if err != nil {
+			return false, nil
+		}
+		v, ok, _ := unstructured.NestedString(xr.Object, append([]string{"spec"}, versionPath...)...)
+		remote, err := r.remote(name)
+		if !ok || err != nil {
+			return false, nil
+		}
+		if _, has, _ := unstructured.NestedString(remote.Object, append([]string{"spec"}, versionPath...)...); has {
+			return false, nil
+		}
+		_ = unstructured.SetNestedField(remote.Object, v, append([]string{"spec"}, versionPath...)...)
+		if err := world.ControlPlane.Client.Update(ctx, remote, client.FieldOwner("crossplane")); err == nil {
+			*copies++
+		}
+		return false, nil
+	})
+}
+
+// A Composition that writes into the XR's spec, and Crossplane copying that
+// field into the claim, do not start a fight: the claim converges, the field
+// comes down to the local copy (the user did not set it), and then neither
+// the connector nor Crossplane writes again over several resync passes.
+func TestCrossplaneSpecWritesSettle(t *testing.T) {
+	createComposition(t, "xpfields-writes", "v0.70.0")
+	r := newFaultRig(t, "--resync-period=3s")
+	c := r.start(t)
+	r.waitMirrored(t)
+	create(t, r.app.Client, xpClaim(r, "writes", "xpfields-writes", nil))
+	r.waitLocal(t, "writes", readyAndSynced)
+
+	// With the server-side claim syncer, the composition's value stays in the XR.
+	harness.Eventually(t, waitTimeout, func() error {
+		xr, err := rigComposite(r, "writes")
+		if err != nil {
+			return err
+		}
+		if v, _, _ := unstructured.NestedString(xr.Object, append([]string{"spec"}, versionPath...)...); v != "v0.70.0" {
+			return fmt.Errorf("the XR's %v is %q, want the composition's v0.70.0", versionPath, v)
+		}
+		return nil
+	})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	copies := 0
+	done := make(chan struct{})
+	go func() { defer close(done); claimSyncerCopies(ctx, r, "writes", &copies) }()
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+
+	r.waitLocal(t, "writes", func(u *unstructured.Unstructured) error {
+		if v, _, _ := unstructured.NestedString(u.Object, append([]string{"spec"}, versionPath...)...); v != "v0.70.0" {
+			return fmt.Errorf("local %v is %q, want Crossplane's v0.70.0", versionPath, v)
+		}
+		return readyAndSynced(u)
+	})
+	var before float64
+	var copiesBefore int
+	harness.Eventually(t, 2*time.Minute, func() error {
+		before, copiesBefore = writes(t, c), copies
+		if err := waitReconciles(t, c, 1); err != nil {
+			return err
+		}
+		if w := writes(t, c); w != before || copies != copiesBefore {
+			return fmt.Errorf("still writing: connector %v -> %v, Crossplane %d -> %d", before, w, copiesBefore, copies)
+		}
+		return nil
+	})
+	for range 3 {
+		if err := waitReconciles(t, c, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, n := writes(t, c), copies
+	stop()
+	if w != before || n != copiesBefore {
+		t.Errorf("a fight at rest: connector writes %v -> %v, Crossplane's copies %d -> %d", before, w, copiesBefore, n)
+	}
+	remote, err := r.remote("writes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := unstructured.NestedString(remote.Object, append([]string{"spec"}, versionPath...)...); v != "v0.70.0" {
+		t.Errorf("remote %v is %q, want Crossplane's v0.70.0 left alone", versionPath, v)
+	}
+
+	// An out-of-band edit beside Crossplane's value is still reverted, and
+	// Crossplane's value stays.
+	if err := world.ControlPlane.Client.Patch(context.Background(), remote, client.RawPatch(types.MergePatchType,
+		[]byte(`{"spec":{"nodes":{"size":"large"}}}`)), client.FieldOwner("someone-else")); err != nil {
+		t.Fatalf("change the remote spec out of band: %v", err)
+	}
+	r.waitRemote(t, "writes", func(u *unstructured.Unstructured) error {
+		size, _, _ := unstructured.NestedString(u.Object, "spec", "nodes", "size")
+		v, _, _ := unstructured.NestedString(u.Object, append([]string{"spec"}, versionPath...)...)
+		if size != "small" || v != "v0.70.0" {
+			return fmt.Errorf("remote nodes.size %q (want small, reverted), %v %q (want Crossplane's v0.70.0)", size, versionPath, v)
+		}
+		return nil
+	})
+}
+
+// revisionRef reads spec.compositionRevisionRef.name.
+func revisionRef(u *unstructured.Unstructured) string {
+	v, _, _ := unstructured.NestedString(u.Object, "spec", "compositionRevisionRef", "name")
+	return v
+}
+
+func wantRevision(want string) func(*unstructured.Unstructured) error {
+	return func(u *unstructured.Unstructured) error {
+		if got := revisionRef(u); got != want {
+			c, _ := harness.GetCondition(u, condition.Type)
+			return fmt.Errorf("compositionRevisionRef is %q, want %q (%s: %s %s)", got, want, condition.Type, c.Reason, c.Message)
+		}
+		return nil
+	}
+}
+
+// waitXRRevision waits until the XR of the claim name uses revision want.
+func waitXRRevision(t *testing.T, r *faultRig, name, want string) {
+	t.Helper()
+	harness.Eventually(t, waitTimeout, func() error {
+		xr, err := rigComposite(r, name)
+		if err != nil {
+			return err
+		}
+		return wantRevision(want)(xr)
+	})
+}
+
+// compositionRevisionRef follows compositionUpdatePolicy: under Manual the
+// local pin goes up, the XR uses it and a new revision does not move it;
+// under Automatic Crossplane's revision comes down and moves with a
+// Composition update.
+func TestCompositionRevisionPin(t *testing.T) {
+	const comp = "xpfields-revisions"
+	createComposition(t, comp, "v1")
+	rev1 := waitRevision(t, comp, 1)
+	r := newFaultRig(t, "--resync-period=3s")
+	c := r.start(t)
+	r.waitMirrored(t)
+	create(t, r.app.Client, xpClaim(r, "auto", comp, map[string]any{"compositionUpdatePolicy": "Automatic"}))
+	create(t, r.app.Client, xpClaim(r, "manual", comp, map[string]any{
+		"compositionUpdatePolicy": "Manual", "compositionRevisionRef": map[string]any{"name": rev1}}))
+
+	r.waitLocal(t, "auto", func(u *unstructured.Unstructured) error {
+		if err := wantRevision(rev1)(u); err != nil {
+			return fmt.Errorf("Automatic: Crossplane's revision comes down: %w", err)
+		}
+		return readyAndSynced(u)
+	})
+	r.waitRemote(t, "manual", wantRevision(rev1))
+	waitXRRevision(t, r, "manual", rev1)
+	r.waitLocal(t, "manual", readyAndSynced)
+
+	// A Composition update: a second revision.
+	harness.Eventually(t, waitTimeout, func() error {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(compositionGVK)
+		if err := world.ControlPlane.Client.Get(context.Background(), client.ObjectKey{Name: comp}, u); err != nil {
+			return err
+		}
+		res, _, _ := unstructured.NestedSlice(u.Object, "spec", "resources")
+		_ = unstructured.SetNestedField(res[0].(map[string]any), "v2", "base", "spec", "forProvider", "fields", "version")
+		_ = unstructured.SetNestedSlice(u.Object, res, "spec", "resources")
+		err := world.ControlPlane.Client.Update(context.Background(), u)
+		if apierrors.IsConflict(err) {
+			return err
+		}
+		if err != nil {
+			t.Fatalf("update composition %s: %v", comp, err)
+		}
+		return nil
+	})
+	rev2 := waitRevision(t, comp, 2)
+	r.waitLocal(t, "auto", wantRevision(rev2))
+	waitXRRevision(t, r, "auto", rev2)
+
+	// Manual stays pinned: the remote claim and the XR keep rev1 over a few
+	// resync passes while Automatic moved.
+	for i := range 3 {
+		if err := waitReconciles(t, c, 2); err != nil {
+			t.Fatal(err)
+		}
+		remote, err := r.remote("manual")
+		if err != nil {
+			t.Fatal(err)
+		}
+		xr, err := rigComposite(r, "manual")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if revisionRef(remote) != rev1 || revisionRef(xr) != rev1 {
+			t.Fatalf("pass %s: Manual moved: remote %q, XR %q, want the pin %q", strconv.Itoa(i), revisionRef(remote), revisionRef(xr), rev1)
+		}
+	}
+	local, err := r.getLocal("manual")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := revisionRef(local); got != rev1 {
+		t.Errorf("the local pin was overwritten: %q, want %q", got, rev1)
+	}
+
+	// Moving the pin locally moves the claim and the XR.
+	patch := fmt.Sprintf(`{"spec":{"compositionRevisionRef":{"name":%q}}}`, rev2)
+	if err := r.app.Client.Patch(context.Background(), r.claim("manual"), client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		t.Fatal(err)
+	}
+	r.waitRemote(t, "manual", wantRevision(rev2))
+	waitXRRevision(t, r, "manual", rev2)
+
+	// Switching Manual to Automatic hands the revision back to Crossplane.
+	if err := r.app.Client.Patch(context.Background(), r.claim("auto"), client.RawPatch("application/merge-patch+json",
+		[]byte(fmt.Sprintf(`{"spec":{"compositionUpdatePolicy":"Manual","compositionRevisionRef":{"name":%q}}}`, rev1)))); err != nil {
+		t.Fatal(err)
+	}
+	r.waitRemote(t, "auto", wantRevision(rev1))
+	waitXRRevision(t, r, "auto", rev1)
+	if err := r.app.Client.Patch(context.Background(), r.claim("auto"), client.RawPatch("application/merge-patch+json",
+		[]byte(`{"spec":{"compositionUpdatePolicy":"Automatic"}}`))); err != nil {
+		t.Fatal(err)
+	}
+	r.waitLocal(t, "auto", wantRevision(rev2))
+	waitXRRevision(t, r, "auto", rev2)
+}

@@ -178,7 +178,7 @@ func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster) error {
 			StalePeriod:   o.StalePeriod,
 			Workers:       o.Workers,
 			// The pod's namespace, where the chart lets it keep its records.
-			PendingNamespace: defaultLeaderElectionNamespace(),
+			PendingNamespace: o.stateNamespace,
 			OnClaimChange:    reporter.ClaimsChanged,
 		},
 	})

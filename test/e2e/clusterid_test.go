@@ -147,4 +147,3 @@ func uidOf(u *unstructured.Unstructured) any {
 	}
 	return u.GetUID()
 }
-

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync"
 )
 
 // Step 2 of the uninstall: orphan the remote claims.
@@ -31,16 +32,30 @@ func (u *uninstallRun) orphanRemote(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	store := sync.PendingStore{Reader: u.app, Writer: u.app, Namespace: u.release.Namespace}
+	pending, _, err := store.List(ctx)
+	if err != nil {
+		return err
+	}
+	cfg := sync.Config{ClusterID: u.settings.ClusterID, Namespace: u.settings.ControlPlaneNamespace}
 	for _, k := range kinds {
 		secrets, err := u.localSecretNames(ctx, k)
 		if err != nil {
 			return err
 		}
-		n, err := u.orphanKind(ctx, k, secrets)
+		released := sync.PendingOf(pending, cfg, k.gvk)
+		n, err := u.orphanKind(ctx, k, secrets, released)
 		if err != nil {
 			return fmt.Errorf("%w; the connector stays stopped: run uninstall again once this is fixed", err)
 		}
 		say(u.Out, "  %s: %d claim(s) orphaned in %s\n", k.crd, n, u.settings.ControlPlaneNamespace)
+		// Every pending orphan of the kind is settled now: marked deleted,
+		// or its remote claim was gone or replaced.
+		for _, p := range released {
+			if err := store.Remove(ctx, p.Key()); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -91,12 +106,12 @@ func (u *uninstallRun) localSecretNames(ctx context.Context, k claimKind) (map[s
 
 // orphanKind orphans the remote claims of one kind (orphanPlan) and checks
 // that none with our label is left. It returns how many it orphaned.
-func (u *uninstallRun) orphanKind(ctx context.Context, k claimKind, secrets map[string]string) (int, error) {
+func (u *uninstallRun) orphanKind(ctx context.Context, k claimKind, secrets map[string]string, released []sync.PendingOrphan) (int, error) {
 	ns := u.settings.ControlPlaneNamespace
 	ours := []client.ListOption{client.InNamespace(ns), client.MatchingLabels{conflict.LabelClusterID: u.settings.ClusterID}}
 	n := 0
 	err := eachPage(ctx, u.cp, k.list(), ours, func(items []unstructured.Unstructured) error {
-		plan, err := orphanPlan(items, secrets)
+		plan, err := orphanPlan(items, secrets, released)
 		if err != nil {
 			return err
 		}

@@ -71,19 +71,42 @@ type orphanStep struct {
 }
 
 // orphanPlan is the patch of each remote claim of this cluster: every one is
-// orphaned (orphan.OrphanPatch), whether a local copy still exists or not,
+// orphaned, whether a local copy still exists or not. A remote claim whose
+// local claim was deleted with deletion policy Orphan (or released) while
+// the control plane did not answer (an entry of pending, the record of
+// pending orphans, that sync.DecidePending would act on) is marked deleted,
+// never to be imported again, with its uid and resourceVersion as
+// preconditions; every other one is marked uninstalled (orphan.OrphanPatch),
 // with the name of its local Secret recorded when there is one.
-func orphanPlan(remote []unstructured.Unstructured, secrets map[string]string) ([]orphanStep, error) {
+func orphanPlan(remote []unstructured.Unstructured, secrets map[string]string, pending []sync.PendingOrphan) ([]orphanStep, error) {
+	released := map[string]sync.PendingOrphan{}
+	for _, p := range pending {
+		released[p.Name] = p
+	}
 	out := make([]orphanStep, 0, len(remote))
 	for i := range remote {
-		name := remote[i].GetName()
-		patch, err := orphan.OrphanPatch(secrets[name])
+		r := &remote[i]
+		name := r.GetName()
+		var patch []byte
+		var err error
+		if p, ok := released[name]; ok && deletedLocally(p, r) {
+			patch, err = sync.PendingOrphanPatch(r.GetUID(), r.GetResourceVersion())
+		} else {
+			patch, err = orphan.OrphanPatch(secrets[name])
+		}
 		if err != nil {
 			return nil, fmt.Errorf("orphan patch of claim %s: %w", name, err)
 		}
 		out = append(out, orphanStep{Name: name, Patch: string(patch)})
 	}
 	return out, nil
+}
+
+// deletedLocally says whether the remote claim is the one a pending orphan
+// left behind.
+func deletedLocally(p sync.PendingOrphan, r *unstructured.Unstructured) bool {
+	a, _ := sync.DecidePending(p, sync.RemoteFacts{Exists: true, UID: r.GetUID(), Labels: r.GetLabels(), Annotations: r.GetAnnotations()})
+	return a == sync.PendingOrphanIt
 }
 
 // confirmOrphaned is the rule that guards the app cluster's clean-up: the

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -111,11 +112,53 @@ func TestOrphanPlan(t *testing.T) {
 			"annotations": map[string]any{conflict.AnnotationOrphaned: "uninstalled", conflict.Prefix + "claim-secret-name": secret},
 		}}
 	}
+	// released is the pending orphan of local claim team/db-3 (deleted with
+	// policy Orphan while the control plane was away), and left its remote
+	// claim as the control plane holds it: ours, with uid remote-uid.
+	cfg := sync.Config{ClusterID: "c1", Namespace: "cp"}
+	released := sync.NewPendingOrphan(cfg, schema.GroupVersionKind{Group: "g", Version: "v1", Kind: "DB"}, "team", "db-3", "local-uid", time.Unix(0, 0), "unreachable")
+	released.UID = "remote-uid"
+	left := func(uid, claimUID string) unstructured.Unstructured {
+		u := unstructured.Unstructured{Object: map[string]any{}}
+		u.SetName(released.Name)
+		u.SetUID(types.UID(uid))
+		u.SetResourceVersion("7")
+		o := released.Origin()
+		o.UID = claimUID
+		u.SetLabels(o.Labels())
+		u.SetAnnotations(o.Annotations())
+		return u
+	}
+	deleted := func(uid string) map[string]any {
+		return map[string]any{"metadata": map[string]any{
+			"uid": uid, "resourceVersion": "7",
+			"labels":      map[string]any{conflict.LabelClusterID: nil},
+			"annotations": map[string]any{conflict.AnnotationOrphaned: "claim-deleted"},
+		}}
+	}
 	cases := map[string]struct {
 		remote  []unstructured.Unstructured
 		secrets map[string]string
+		pending []sync.PendingOrphan
 		want    map[string]map[string]any
 	}{
+		"ReleasedMarkedDeleted": {
+			remote: append(remote("db-1"), left("remote-uid", "local-uid")), secrets: map[string]string{"db-1": "db-conn"},
+			pending: []sync.PendingOrphan{released},
+			want:    map[string]map[string]any{"db-1": patch("db-conn"), released.Name: deleted("remote-uid")},
+		},
+		// The remote claim was replaced since (another uid): the entry
+		// does not apply to it, it is uninstalled like any other.
+		"ReleasedButReplaced": {
+			remote: []unstructured.Unstructured{left("other-uid", "local-uid")}, pending: []sync.PendingOrphan{released},
+			want: map[string]map[string]any{released.Name: patch(nil)},
+		},
+		// A new local claim of the name took the remote claim over: it is
+		// that claim's now, uninstalled, to come back on reinstall.
+		"ReleasedButTakenByNewClaim": {
+			remote: []unstructured.Unstructured{left("remote-uid", "new-local-uid")}, pending: []sync.PendingOrphan{released},
+			want: map[string]map[string]any{released.Name: patch(nil)},
+		},
 		"WithLocalSecret": {
 			remote: remote("db-1"), secrets: map[string]string{"db-1": "db-conn"},
 			want: map[string]map[string]any{"db-1": patch("db-conn")},
@@ -128,7 +171,7 @@ func TestOrphanPlan(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			plan, err := orphanPlan(tc.remote, tc.secrets)
+			plan, err := orphanPlan(tc.remote, tc.secrets, tc.pending)
 			if err != nil {
 				t.Fatal(err)
 			}

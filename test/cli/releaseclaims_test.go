@@ -95,6 +95,58 @@ func TestReleaseStuckClaim(t *testing.T) {
 	uninstall(t, releaseNS, cpNS, release, proc, 0)
 }
 
+// TestUninstallAfterRelease: a claim released while the control plane does
+// not answer, then uninstalled before any connector reached the control plane
+// again, is not brought back by the next install: uninstall marks its remote
+// claim deleted (never imported), not uninstalled, and settles the record.
+func TestUninstallAfterRelease(t *testing.T) {
+	world.LogOnFailure(t)
+	releaseNS := harness.NewNamespace(t, world.App.Client)
+	cpNS := newControlPlaneNamespaceName(t)
+	release := "mcp-connector-" + cpNS
+	clusterID := appClusterID(t)
+	proxy := controlPlaneProxy(t)
+	proc := installVia(t, releaseNS, cpNS, release, proxy.kubeconfig)
+	claims := createClaims(t, []string{harness.NewNamespace(t, world.App.Client)}, 2)
+	released, kept := claims[0], claims[1]
+	releasedName := sync.RemoteName(clusterID, released.GetNamespace(), released.GetName())
+	keptName := sync.RemoteName(clusterID, kept.GetNamespace(), kept.GetName())
+	before := getRemote(t, cpNS, releasedName)
+
+	proxy.Cut()
+	harness.WaitForObject(t, world.App.Client, harness.ExampleClaimGVK(), client.ObjectKeyFromObject(released), waitTimeout, claimReason(condition.ReasonUnreachable))
+	if err := world.App.Client.Delete(context.Background(), released); err != nil {
+		t.Fatal(err)
+	}
+	harness.WaitForObject(t, world.App.Client, harness.ExampleClaimGVK(), client.ObjectKeyFromObject(released), waitTimeout, stuckDeleting)
+	if err := proc.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	checkOutput(t, runCLI(t, "release", cpNS, "-n", releaseNS, "--yes"), "Released "+harness.ExampleClaimKind+" "+released.GetNamespace()+"/"+released.GetName())
+	if n := len(pendingEntries(t, releaseNS)); n != 1 {
+		t.Fatalf("%d pending orphans after release, want 1", n)
+	}
+
+	// The control plane answers again, but no connector runs: uninstall is
+	// the first to reach it.
+	proxy.Restore()
+	out := runCLI(t, "uninstall", cpNS, "-n", releaseNS, "--timeout=2m")
+	checkOutput(t, out, fmt.Sprintf("%s: 2 claim(s) orphaned in %s", harness.ExampleClaimCRDName, cpNS), "Helm release "+release+" uninstalled")
+	r := getRemote(t, cpNS, releasedName)
+	if r.GetUID() != before.GetUID() || !r.GetDeletionTimestamp().IsZero() {
+		t.Errorf("released remote claim replaced or deleting: uid %s (was %s)", r.GetUID(), before.GetUID())
+	}
+	if got := r.GetAnnotations()[annotationOrphaned]; got != sync.OrphanedClaimDeleted {
+		t.Errorf("released remote claim marked orphaned %q, want %q: the next install would bring it back", got, sync.OrphanedClaimDeleted)
+	}
+	if got := getRemote(t, cpNS, keptName).GetAnnotations()[annotationOrphaned]; got != "uninstalled" {
+		t.Errorf("kept remote claim marked orphaned %q, want uninstalled", got)
+	}
+	if entries := pendingEntries(t, releaseNS); len(entries) != 0 {
+		t.Errorf("pending orphans left after uninstall: %+v", entries)
+	}
+}
+
 // cpProxy is a fault proxy in front of the control plane and a kubeconfig
 // that goes through it.
 type cpProxy struct {

@@ -209,4 +209,4 @@ soak: tools ## Run the chaos soak (>= 1,000 operations; SOAK_SEED=<n> reruns one
 .PHONY: soak-short
 soak-short: tools ## Run a short, seeded soak (at most 3 minutes; SOAK_SEED=1 unless given)
 	MCP_SOAK=1 SOAK_SEED=$(or $(SOAK_SEED),1) SOAK_OPS=$(SOAK_SHORT_OPS) SOAK_REPORT=$(SOAK_REPORT) SOAK_REST=15s \
-		go test -count=1 -timeout 10m -v -run '^TestSoak$$' ./test/soak/
+		go test -count=1 -timeout 40m -v -run '^TestSoak$$' ./test/soak/

@@ -180,6 +180,18 @@ func (a *audit) deletesCRD(uid types.UID) {
 	a.crdDeleted[uid] = true
 }
 
+// sawRemote says whether a remote claim of the local claim key was ever seen.
+func (a *audit) sawRemote(key string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, k := range a.origin {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *audit) leaseRenewals() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()

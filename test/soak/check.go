@@ -34,6 +34,9 @@ func (r *runner) inspect(ctx context.Context) ([]problem, error) {
 	locals := map[string]*unstructured.Unstructured{}
 	for _, ns := range appNamespaces {
 		list, err := r.local(ns).List(ctx, metav1.ListOptions{})
+		if apierrors.IsNotFound(err) {
+			continue // the CRD is not back yet: no claim there (checked below)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("list local claims: %w", err)
 		}
@@ -74,7 +77,9 @@ func (r *runner) inspect(ctx context.Context) ([]problem, error) {
 				add(invOneRemote, "%s not imported back from its remote claim %s (labels %v)", key, rem.GetName(), rem.GetLabels())
 			}
 		case orphaning:
-			if _, err := r.remote().Get(ctx, r.remoteName(c), metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			// Only a remote claim that existed can be lost: one deleted
+			// before the connector pushed it never had one.
+			if _, err := r.remote().Get(ctx, r.remoteName(c), metav1.GetOptions{}); apierrors.IsNotFound(err) && r.audit.sawRemote(key) {
 				add(invNoUnaskedDelete, "remote claim of %s deleted; the local claim was deleted with the Orphan policy", key)
 			}
 		}
@@ -165,6 +170,7 @@ func (r *runner) misplacedSecrets(ctx context.Context) ([]string, error) {
 // convergence took.
 func (r *runner) converge() (time.Duration, bool) {
 	start := time.Now()
+	lastSaid := start
 	var last []problem
 	err := harness.Poll(context.Background(), r.cfg.converge, func() error {
 		if _, err := r.rig.restartExited(); err != nil {
@@ -180,6 +186,10 @@ func (r *runner) converge() (time.Duration, bool) {
 			return err
 		}
 		last = p
+		if len(p) > 0 && time.Since(lastSaid) > 30*time.Second {
+			lastSaid = time.Now()
+			fmt.Printf("soak: converging for %s: %d differences, first: %v\n", time.Since(start).Round(time.Second), len(p), p[:min(3, len(p))])
+		}
 		if len(p) > 0 {
 			return fmt.Errorf("%d differences, first: %s", len(p), p[0].msg)
 		}

@@ -239,6 +239,9 @@ func specCount(u *unstructured.Unstructured) int64 {
 func (r *runner) observe(ctx context.Context) error {
 	for _, ns := range appNamespaces {
 		list, err := r.local(ns).List(ctx, metav1.ListOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil // the CRD is not back yet
+		}
 		if err != nil {
 			return err
 		}

@@ -189,3 +189,24 @@ BENCH       := $(BIN)/mcp-bench
 bench: tools build ## Run the benchmark against real API servers; report in .bench/ (BENCH_SCALE=small: quick run)
 	cd test/bench && go build -o $(BENCH) .
 	$(BENCH) --scale=$(BENCH_SCALE) --out=$(CURDIR)/.bench --connector=$(CONNECTOR) $(BENCH_FLAGS)
+
+##@ Soak
+
+# The chaos run of docs/offline.md ("Soak"): a seeded random schedule of claim operations and faults against real
+# API servers and real Crossplane, the invariants checked all the way and at the end, a report (markdown and JSON).
+# SOAK_SEED reruns a schedule (the seed is printed at the start and in the report), SOAK_OPS sets its length,
+# SOAK_REPORT the report's path. It runs only under these targets (MCP_SOAK=1), not in `make test`.
+SOAK_OPS    ?= 1000
+SOAK_REPORT ?= $(CURDIR)/.soak/report.md
+SOAK_SEED   ?=
+SOAK_SHORT_OPS ?= 300
+
+.PHONY: soak
+soak: tools ## Run the chaos soak (>= 1,000 operations; SOAK_SEED=<n> reruns one; report in .soak/)
+	MCP_SOAK=1 SOAK_SEED=$(SOAK_SEED) SOAK_OPS=$(SOAK_OPS) SOAK_REPORT=$(SOAK_REPORT) \
+		go test -count=1 -timeout 60m -v -run '^TestSoak$$' ./test/soak/
+
+.PHONY: soak-short
+soak-short: tools ## Run a short, seeded soak (at most 3 minutes; SOAK_SEED=1 unless given)
+	MCP_SOAK=1 SOAK_SEED=$(or $(SOAK_SEED),1) SOAK_OPS=$(SOAK_SHORT_OPS) SOAK_REPORT=$(SOAK_REPORT) SOAK_REST=15s \
+		go test -count=1 -timeout 40m -v -run '^TestSoak$$' ./test/soak/

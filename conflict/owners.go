@@ -61,7 +61,8 @@ func (o Owners) under(p Path) []string {
 	return out
 }
 
-// Sole lists the largest subtrees of spec that only managers in set own:
+// Sole lists the largest subtrees of spec that only managers in set own
+// (an entry ending in * is a prefix):
 // objects are descended where owners are mixed, lists and values are taken
 // whole. Subtrees nobody owns are not listed.
 func (o Owners) Sole(spec map[string]any, set []string) []Path {
@@ -80,7 +81,7 @@ func (o Owners) sole(m map[string]any, prefix Path, set []string) []Path {
 		owners := o.under(p)
 		switch {
 		case len(owners) == 0:
-		case !slices.ContainsFunc(owners, func(m string) bool { return !slices.Contains(set, m) }):
+		case !slices.ContainsFunc(owners, func(m string) bool { return !inSet(set, m) }):
 			out = append(out, p)
 		default:
 			if child, ok := m[k].(map[string]any); ok {
@@ -89,6 +90,17 @@ func (o Owners) sole(m map[string]any, prefix Path, set []string) []Path {
 		}
 	}
 	return out
+}
+
+// inSet says whether manager m is in set; an entry ending in * matches
+// every manager that starts with the text before it.
+func inSet(set []string, m string) bool {
+	return slices.ContainsFunc(set, func(e string) bool {
+		if prefix, ok := strings.CutSuffix(e, "*"); ok {
+			return strings.HasPrefix(m, prefix)
+		}
+		return e == m
+	})
 }
 
 // hasPrefix says whether p starts with prefix (or equals it).

@@ -74,11 +74,14 @@ func TestCrossplaneWrites(t *testing.T) {
 		"debug":                  true,
 	}
 	owners := Owners{
-		"crossplane":    {{"region"}, {"parameters", "zone"}, {"resourceRef"}, {"compositionRef"}, {"compositionRevisionRef"}},
-		"mcp-connector": {{"parameters", "size"}},
-		"kubectl-edit":  {{"debug"}},
+		"crossplane":          {{"region"}, {"parameters", "zone"}, {"resourceRef"}, {"compositionRef"}, {"compositionRevisionRef"}},
+		"mcp-connector":       {{"parameters", "size"}},
+		"kubectl-edit":        {{"debug"}},
+		"crossplane-v1.20.13": {{"version"}},
+		"crossplanex":         {{"other"}},
 	}
-	want := []Path{{"parameters", "zone"}, {"region"}}
+	remote["version"], remote["other"] = "v1", "x"
+	want := []Path{{"parameters", "zone"}, {"region"}, {"version"}}
 	if diff := cmp.Diff(want, DefaultFieldPolicy().CrossplaneWrites(remote, owners)); diff != "" {
 		t.Errorf("CrossplaneWrites: Crossplane's values less the fields with rules of their own; kubectl's edit is not Crossplane's: -want, +got:\n%s", diff)
 	}
@@ -93,7 +96,7 @@ func TestForClaim(t *testing.T) {
 		ControlPlane: []string{"resourceRef"},
 		Chosen: []string{"compositionRef", "compositionSelector", "compositionRevisionSelector",
 			"compositionUpdatePolicy", "compositeDeletePolicy", "compositionRevisionRef"},
-		Crossplane: []string{"crossplane"},
+		Crossplane: []string{"crossplane", "crossplane-*"},
 	}
 	cases := map[string]struct {
 		reason        string

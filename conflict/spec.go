@@ -20,7 +20,9 @@ type FieldPolicy struct {
 	// Crossplane are the field managers Crossplane writes remote claims
 	// with. Its claim controller updates a claim (resourceRef, the
 	// composition references, and with the client-side claim syncer any XR
-	// spec field the claim lacks) under the client's default manager.
+	// spec field the claim lacks) under the client's default manager, the
+	// name of its binary: "crossplane", or "crossplane-v1.20.13" for a binary
+	// so named. An entry ending in * matches managers by prefix.
 	Crossplane []string
 }
 
@@ -30,7 +32,7 @@ func DefaultFieldPolicy() FieldPolicy {
 		ControlPlane: []string{"resourceRef", "compositionRevisionRef"},
 		Chosen: []string{"compositionRef", "compositionSelector", "compositionRevisionSelector",
 			"compositionUpdatePolicy", "compositeDeletePolicy"},
-		Crossplane: []string{"crossplane"},
+		Crossplane: []string{"crossplane", "crossplane-*"},
 	}
 }
 

@@ -14,7 +14,7 @@ func TestDefaultFieldPolicy(t *testing.T) {
 		ControlPlane: []string{"resourceRef", "compositionRevisionRef"},
 		Chosen: []string{"compositionRef", "compositionSelector", "compositionRevisionSelector",
 			"compositionUpdatePolicy", "compositeDeletePolicy"},
-		Crossplane: []string{"crossplane"},
+		Crossplane: []string{"crossplane", "crossplane-*"},
 	}
 	if diff := cmp.Diff(want, DefaultFieldPolicy()); diff != "" {
 		t.Errorf("DefaultFieldPolicy() (docs/conflict-rules.md lists these): -want, +got:\n%s", diff)

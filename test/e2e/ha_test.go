@@ -65,7 +65,10 @@ func waitLeader(t *testing.T, replicas []*harness.Connector, timeout time.Durati
 				errs = append(errs, fmt.Errorf("pid %d: %w", c.Pid(), err))
 				continue
 			}
-			if v, ok := metricValue(text, "leader_election_master_status"); ok && v == 1 {
+			// The app cluster's Lease (named after the connection, which is
+			// the control-plane namespace here), not the cluster-id Lease
+			// that the leader also holds in the control plane.
+			if v, ok := metricValue(text, "leader_election_master_status", `name="mcp-connector-`+c.Config.ControlPlaneNamespace+`"`); ok && v == 1 {
 				if leader != nil {
 					return fmt.Errorf("pids %d and %d both say they lead", leader.Pid(), c.Pid())
 				}

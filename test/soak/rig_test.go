@@ -89,7 +89,10 @@ func (r *rig) leader() int {
 		if err != nil {
 			continue
 		}
-		if v, ok := harness.MetricSum(text, "leader_election_master_status"); ok && v == 1 {
+		// The app cluster's Lease (named after the connection, which is the
+		// control-plane namespace here), not the cluster-id Lease that the
+		// leader also holds in the control plane.
+		if v, ok := harness.MetricSum(text, "leader_election_master_status", `name="mcp-connector-`+c.Config.ControlPlaneNamespace+`"`); ok && v == 1 {
 			return i
 		}
 	}

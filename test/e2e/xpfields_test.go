@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,28 +119,31 @@ func rigComposite(r *faultRig, name string) (*unstructured.Unstructured, error) 
 
 // claimSyncerCopies stands in for Crossplane's client-side claim syncer
 // (crossplane core start --enable-ssa-claims=false), which merges the
-// XR's spec into the claim's, filling fields the claim lacks, by an Update
-// under the manager "crossplane". v1.20's default server-side syncer (the
+// XR's spec into the claim's by an Update under the manager "crossplane",
+// on every pass of the claim. v1.20's default server-side syncer (the
 // harness runs it) copies only resourceRef, compositionRef and
-// compositionRevisionRef. It copies the real XR's value of versionPath,
-// as the composition wrote it, until ctx ends, and counts its writes.
-func claimSyncerCopies(ctx context.Context, r *faultRig, name string, copies *int) {
+// compositionRevisionRef. Like the real syncer, it copies the XR's value
+// of versionPath, as the composition wrote it, again whenever the remote
+// claim's value differs from it (for example because someone removed it),
+// until ctx ends, and counts its writes.
+func claimSyncerCopies(ctx context.Context, r *faultRig, name string, copies *atomic.Int64) {
+	path := append([]string{"spec"}, versionPath...)
 	_ = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
 		xr, err := rigComposite(r, name)
 		if err != nil {
 			return false, nil
 		}
-		v, ok, _ := unstructured.NestedString(xr.Object, append([]string{"spec"}, versionPath...)...)
+		v, ok, _ := unstructured.NestedString(xr.Object, path...)
 		remote, err := r.remote(name)
 		if !ok || err != nil {
 			return false, nil
 		}
-		if _, has, _ := unstructured.NestedString(remote.Object, append([]string{"spec"}, versionPath...)...); has {
+		if got, has, _ := unstructured.NestedString(remote.Object, path...); has && got == v {
 			return false, nil
 		}
-		_ = unstructured.SetNestedField(remote.Object, v, append([]string{"spec"}, versionPath...)...)
+		_ = unstructured.SetNestedField(remote.Object, v, path...)
 		if err := world.ControlPlane.Client.Update(ctx, remote, client.FieldOwner("crossplane")); err == nil {
-			*copies++
+			copies.Add(1)
 		}
 		return false, nil
 	})
@@ -170,11 +174,29 @@ func TestCrossplaneSpecWritesSettle(t *testing.T) {
 	})
 
 	ctx, cancel := context.WithCancel(context.Background())
-	copies := 0
+	var copies atomic.Int64
 	done := make(chan struct{})
 	go func() { defer close(done); claimSyncerCopies(ctx, r, "writes", &copies) }()
 	stop := func() { cancel(); <-done }
 	t.Cleanup(stop)
+
+	// Crossplane's value is copied once and then left alone: over several
+	// resync passes the connector removes nothing, so the syncer never has
+	// to copy it again.
+	harness.Eventually(t, waitTimeout, func() error {
+		if n := copies.Load(); n < 1 {
+			return errors.New("Crossplane's stand-in has not copied the XR's value into the remote claim yet")
+		}
+		return nil
+	})
+	for range 4 {
+		if err := waitReconciles(t, c, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := copies.Load(); n != 1 {
+		t.Fatalf("a fight with Crossplane: it copied its value %d times over 4 passes (want 1: the connector removed it %d times)", n, n-1)
+	}
 
 	r.waitLocal(t, "writes", func(u *unstructured.Unstructured) error {
 		if v, _, _ := unstructured.NestedString(u.Object, append([]string{"spec"}, versionPath...)...); v != "v0.70.0" {
@@ -182,15 +204,16 @@ func TestCrossplaneSpecWritesSettle(t *testing.T) {
 		}
 		return readyAndSynced(u)
 	})
-	var before float64
-	var copiesBefore int
+	// Coming down was the connector's last write: then, at rest, neither the
+	// connector nor Crossplane writes again.
+	var settled float64
 	harness.Eventually(t, 2*time.Minute, func() error {
-		before, copiesBefore = writes(t, c), copies
+		settled = writes(t, c)
 		if err := waitReconciles(t, c, 1); err != nil {
 			return err
 		}
-		if w := writes(t, c); w != before || copies != copiesBefore {
-			return fmt.Errorf("still writing: connector %v -> %v, Crossplane %d -> %d", before, w, copiesBefore, copies)
+		if w := writes(t, c); w != settled {
+			return fmt.Errorf("the connector is still writing: %v -> %v", settled, w)
 		}
 		return nil
 	})
@@ -199,10 +222,10 @@ func TestCrossplaneSpecWritesSettle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w, n := writes(t, c), copies
+	w, n := writes(t, c), copies.Load()
 	stop()
-	if w != before || n != copiesBefore {
-		t.Errorf("a fight at rest: connector writes %v -> %v, Crossplane's copies %d -> %d", before, w, copiesBefore, n)
+	if w != settled || n != 1 {
+		t.Errorf("a fight at rest: connector writes %v -> %v, Crossplane's copies %d (want 1)", settled, w, n)
 	}
 	remote, err := r.remote("writes")
 	if err != nil {
@@ -256,14 +279,44 @@ func waitXRRevision(t *testing.T, r *faultRig, name, want string) {
 	})
 }
 
+// updateComposition sets the version the Composition's resource writes,
+// which makes a new revision n, and returns that revision's name.
+func updateComposition(t *testing.T, name, version string, n int64) string {
+	t.Helper()
+	harness.Eventually(t, waitTimeout, func() error {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(compositionGVK)
+		if err := world.ControlPlane.Client.Get(context.Background(), client.ObjectKey{Name: name}, u); err != nil {
+			return err
+		}
+		res, _, _ := unstructured.NestedSlice(u.Object, "spec", "resources")
+		_ = unstructured.SetNestedField(res[0].(map[string]any), version, "base", "spec", "forProvider", "fields", "version")
+		_ = unstructured.SetNestedSlice(u.Object, res, "spec", "resources")
+		err := world.ControlPlane.Client.Update(context.Background(), u)
+		if apierrors.IsConflict(err) {
+			return err
+		}
+		if err != nil {
+			t.Fatalf("update composition %s: %v", name, err)
+		}
+		return nil
+	})
+	return waitRevision(t, name, n)
+}
+
 // compositionRevisionRef follows compositionUpdatePolicy: under Manual the
-// local pin goes up, the XR uses it and a new revision does not move it;
-// under Automatic Crossplane's revision comes down and moves with a
-// Composition update.
+// local pin goes up, the XR uses it (an older revision than the one
+// Crossplane would pick) and a new revision does not move it; under
+// Automatic Crossplane's revision comes down and moves with a Composition
+// update.
 func TestCompositionRevisionPin(t *testing.T) {
 	const comp = "xpfields-revisions"
 	createComposition(t, comp, "v1")
 	rev1 := waitRevision(t, comp, 1)
+	// rev2 is the newest before any claim exists: Crossplane would give it
+	// to a claim without a pin, so a claim on rev1 is on rev1 only because
+	// its pin went up.
+	rev2 := updateComposition(t, comp, "v2", 2)
 	r := newFaultRig(t, "--resync-period=3s")
 	c := r.start(t)
 	r.waitMirrored(t)
@@ -272,40 +325,22 @@ func TestCompositionRevisionPin(t *testing.T) {
 		"compositionUpdatePolicy": "Manual", "compositionRevisionRef": map[string]any{"name": rev1}}))
 
 	r.waitLocal(t, "auto", func(u *unstructured.Unstructured) error {
-		if err := wantRevision(rev1)(u); err != nil {
-			return fmt.Errorf("Automatic: Crossplane's revision comes down: %w", err)
+		if err := wantRevision(rev2)(u); err != nil {
+			return fmt.Errorf("Automatic: Crossplane's newest revision comes down: %w", err)
 		}
 		return readyAndSynced(u)
 	})
+	r.waitLocal(t, "manual", readyAndSynced)
 	r.waitRemote(t, "manual", wantRevision(rev1))
 	waitXRRevision(t, r, "manual", rev1)
-	r.waitLocal(t, "manual", readyAndSynced)
 
-	// A Composition update: a second revision.
-	harness.Eventually(t, waitTimeout, func() error {
-		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(compositionGVK)
-		if err := world.ControlPlane.Client.Get(context.Background(), client.ObjectKey{Name: comp}, u); err != nil {
-			return err
-		}
-		res, _, _ := unstructured.NestedSlice(u.Object, "spec", "resources")
-		_ = unstructured.SetNestedField(res[0].(map[string]any), "v2", "base", "spec", "forProvider", "fields", "version")
-		_ = unstructured.SetNestedSlice(u.Object, res, "spec", "resources")
-		err := world.ControlPlane.Client.Update(context.Background(), u)
-		if apierrors.IsConflict(err) {
-			return err
-		}
-		if err != nil {
-			t.Fatalf("update composition %s: %v", comp, err)
-		}
-		return nil
-	})
-	rev2 := waitRevision(t, comp, 2)
-	r.waitLocal(t, "auto", wantRevision(rev2))
-	waitXRRevision(t, r, "auto", rev2)
+	// A Composition update: a third revision. Automatic moves to it.
+	rev3 := updateComposition(t, comp, "v3", 3)
+	r.waitLocal(t, "auto", wantRevision(rev3))
+	waitXRRevision(t, r, "auto", rev3)
 
-	// Manual stays pinned: the remote claim and the XR keep rev1 over a few
-	// resync passes while Automatic moved.
+	// Manual stays pinned to the old rev1: the remote claim, the XR and the
+	// local pin keep it over a few resync passes while Automatic moved.
 	for i := range 3 {
 		if err := waitReconciles(t, c, 2); err != nil {
 			t.Fatal(err)
@@ -318,16 +353,14 @@ func TestCompositionRevisionPin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if revisionRef(remote) != rev1 || revisionRef(xr) != rev1 {
-			t.Fatalf("pass %s: Manual moved: remote %q, XR %q, want the pin %q", strconv.Itoa(i), revisionRef(remote), revisionRef(xr), rev1)
+		local, err := r.getLocal("manual")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	local, err := r.getLocal("manual")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := revisionRef(local); got != rev1 {
-		t.Errorf("the local pin was overwritten: %q, want %q", got, rev1)
+		if revisionRef(remote) != rev1 || revisionRef(xr) != rev1 || revisionRef(local) != rev1 {
+			t.Fatalf("pass %s: Manual moved: remote %q, XR %q, local %q, want the pin %q", strconv.Itoa(i),
+				revisionRef(remote), revisionRef(xr), revisionRef(local), rev1)
+		}
 	}
 
 	// Moving the pin locally moves the claim and the XR.

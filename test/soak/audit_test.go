@@ -181,11 +181,16 @@ func (a *audit) deletesCRD(uid types.UID) {
 }
 
 // sawRemote says whether a remote claim of the local claim key was ever seen.
+// sawRemote says whether a remote claim of the local claim key was seen
+// that the schedule did not delete out of band: one that must still be
+// there if the local claim was deleted with the Orphan policy. A remote
+// claim deleted out of band and not re-created before the local claim went
+// leaves nothing to keep.
 func (a *audit) sawRemote(key string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, k := range a.origin {
-		if k == key {
+	for uid, k := range a.origin {
+		if k == key && !a.oobDeleted[uid] {
 			return true
 		}
 	}

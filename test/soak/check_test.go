@@ -210,7 +210,8 @@ func (r *runner) converge() (time.Duration, bool) {
 var writeMethods = []string{`method="POST"`, `method="PUT"`, `method="PATCH"`, `method="DELETE"`}
 
 // writeCounts sums the write requests of every running replica, to the app
-// cluster less the Lease renewals, and to the control plane (through the proxy).
+// cluster less the Lease renewals, and to the control plane (through the
+// proxy) less the renewals of the cluster-id Lease there.
 func (r *runner) writeCounts() (app, cp float64, err error) {
 	appHost, err := url.Parse(world.App.Config.Host)
 	if err != nil {
@@ -226,6 +227,10 @@ func (r *runner) writeCounts() (app, cp float64, err error) {
 			a, _ := harness.MetricSum(text, "rest_client_requests_total", m, `host="`+appHost.Host+`"`)
 			p, _ := harness.MetricSum(text, "rest_client_requests_total", m, `host="`+r.rig.proxy.Addr()+`"`)
 			app, cp = app+a, cp+p
+		}
+		for _, verb := range []string{`verb="create"`, `verb="update"`} {
+			l, _ := harness.MetricSum(text, "mcp_connector_control_plane_lease_requests_total", verb)
+			cp -= l
 		}
 	}
 	return app - float64(renewals), cp, nil

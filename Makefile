@@ -74,14 +74,16 @@ $(PROVIDER_NOP):
 UNIT_PKGS := ./cmd/... ./sync/... ./crdmirror/... ./conflict/...
 # Extra `go test` flags, e.g. GO_TEST_FLAGS="-run TestFoo -v".
 GO_TEST_FLAGS ?=
-# Test packages run one at a time (-p 1): two cores hold one control plane and
-# one app cluster comfortably, and provider-nop's fixed ports allow only one
-# control plane per machine anyway (the harness also serialises them with a lock).
+# test/run runs the unit packages, then each package that starts clusters,
+# MCP_TEST_JOBS (default 2) at a time, each in a network namespace of its own
+# when run as root (provider-nop's fixed ports and the harness's control-plane
+# lock otherwise allow one control plane per machine); one at a time elsewhere.
 TEST_TIMEOUT ?= 20m
+export GO_TEST_FLAGS TEST_TIMEOUT
 
 .PHONY: test
 test: tools ## Run every test: unit, harness and end-to-end against real clusters
-	go test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(GO_TEST_FLAGS) ./...
+	bash test/run
 
 .PHONY: test-unit
 test-unit: ## Run the unit tests (no clusters, no binaries)

@@ -57,7 +57,11 @@ func chartMetricNames(t *testing.T) map[string][]string {
 		var obj struct {
 			Kind string
 			Data map[string]string
-			Spec struct{ Groups []struct{ Rules []struct{ Alert, Expr string } } }
+			Spec struct {
+				Groups []struct {
+					Rules []struct{ Alert, Expr string }
+				}
+			}
 		}
 		if err := yaml.Unmarshal(doc, &obj); err != nil {
 			t.Fatalf("helm template: %v", err)
@@ -73,7 +77,9 @@ func chartMetricNames(t *testing.T) map[string][]string {
 					Title   string
 					Targets []struct{ Expr string }
 				}
-				Templating struct{ List []struct{ Name, Query string } }
+				Templating struct {
+					List []struct{ Name, Query string }
+				}
 			}
 			if err := json.Unmarshal([]byte(raw), &d); err != nil {
 				t.Fatalf("the dashboard is not JSON: %v", err)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -205,5 +207,24 @@ func TestArgoCDApply(t *testing.T) {
 	}
 	if cm.Labels[argocd.PartOfLabel] != "argocd" || len(cm.Data) != len(want) {
 		t.Errorf("the created argocd-cm has labels %v and %d keys, want part-of argocd and %d keys", cm.Labels, len(cm.Data), len(want))
+	}
+
+	// A key of ours that someone else set to another value is theirs: --apply
+	// says so and changes nothing.
+	key := argocd.Keys(want)[0]
+	patch := fmt.Sprintf(`{"data":{%q:"return {status = \"Healthy\"}"}}`, key)
+	if err := world.App.Client.Patch(ctx, cm, client.RawPatch(types.MergePatchType, []byte(patch)), client.FieldOwner("someone-else")); err != nil {
+		t.Fatal(err)
+	}
+	path, err := harness.BuildConnector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(path, "argocd", "--apply", "-n", fresh, "--kubeconfig="+world.App.Kubeconfig).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "conflict") || !strings.Contains(string(out), "someone-else") {
+		t.Errorf("--apply over a key someone else set: err %v, output %s; want a conflict naming the other writer", err, out)
+	}
+	if got, _ := argocd.Get(ctx, world.App.Client, fresh); got.Data[key] == want[key] {
+		t.Errorf("--apply took over key %s from its other writer", key)
 	}
 }

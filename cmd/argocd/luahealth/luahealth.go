@@ -1,7 +1,9 @@
 // Package luahealth evaluates an Argo CD health script on an object the way
 // Argo CD does (argo-cd util/lua): gopher-lua with only the base, package and
 // table libraries open, the object as the global `obj`, a one-second limit,
-// and the returned table's `status` and `message` as the verdict. It works
+// and the returned table's `status` and `message` as the verdict. Argo CD
+// also opens a safe subset of the os library; this evaluator opens none, and
+// a script that calls os fails here (the Crossplane scripts do not). It works
 // on any object (claims, composite resources); it is for tests and checks,
 // not for the connector, which evaluates nothing.
 package luahealth

@@ -22,8 +22,8 @@ func TestEvaluate(t *testing.T) {
 		"InvalidStatus": {reason: "A status Argo CD does not know is Unknown.", script: `return {status = "Fine"}`,
 			want: Health{Status: Unknown, Message: "Lua returned an invalid health status"}},
 		"NotATable": {reason: "A string is not a verdict.", script: `return "Healthy"`, wantErr: "want a table"},
-		"NoOS":       {reason: "The os library is closed, as in Argo CD (which opens only a safe subset).", script: `return {status = os.getenv("HOME")}`, wantErr: "run the health script"},
-		"Endless":    {reason: "A script that never ends is stopped after a second.", script: `while true do end`, wantErr: "run the health script"},
+		"NoOS":      {reason: "The os library is closed, as in Argo CD (which opens only a safe subset).", script: `return {status = os.getenv("HOME")}`, wantErr: "run the health script"},
+		"Endless":   {reason: "A script that never ends is stopped after a second.", script: `while true do end`, wantErr: "run the health script"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -11,6 +11,10 @@ KUBE_VERSION       ?= v1.34.10
 ETCD_VERSION       ?= v3.6.4
 CROSSPLANE_VERSION ?= v1.20.13
 NOP_VERSION        ?= v0.5.0
+# Argo CD's own health check for Crossplane resources (argo-cd's resource_customizations/_.crossplane.io/_/health.lua),
+# which the end-to-end tests run on real claims. Taken from the argo-cd module (downloaded, not built); keep it in step
+# with argoCDVersion in test/e2e/argocd_test.go.
+ARGOCD_VERSION     ?= v3.5.7
 
 KUBE_APISERVER := $(BIN)/kube-apiserver-$(KUBE_VERSION)
 KUBE_CM        := $(BIN)/kube-controller-manager-$(KUBE_VERSION)
@@ -18,6 +22,7 @@ ETCD           := $(BIN)/etcd-$(ETCD_VERSION)
 CROSSPLANE     := $(BIN)/crossplane-$(CROSSPLANE_VERSION)
 PROVIDER_NOP   := $(BIN)/provider-nop-$(NOP_VERSION)
 CONNECTOR      := $(BIN)/mcp-connector
+ARGOCD_HEALTH  := $(BIN)/argocd-health-$(ARGOCD_VERSION)/health.lua
 
 KUBE_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34
@@ -30,6 +35,7 @@ export MCP_ETCD := $(ETCD)
 export MCP_CROSSPLANE := $(CROSSPLANE)
 export MCP_PROVIDER_NOP := $(PROVIDER_NOP)
 export MCP_CONNECTOR := $(CONNECTOR)
+export MCP_ARGOCD_HEALTH := $(ARGOCD_HEALTH)
 
 .DEFAULT_GOAL := help
 
@@ -46,7 +52,12 @@ build: ## Build the mcp-connector binary into ./bin
 	go build -o $(CONNECTOR) ./cmd/mcp-connector
 
 .PHONY: tools
-tools: $(KUBE_APISERVER) $(KUBE_CM) $(ETCD) $(CROSSPLANE) $(PROVIDER_NOP) ## Build the pinned test binaries into ./bin
+tools: $(KUBE_APISERVER) $(KUBE_CM) $(ETCD) $(CROSSPLANE) $(PROVIDER_NOP) $(ARGOCD_HEALTH) ## Build the pinned test binaries into ./bin
+
+$(ARGOCD_HEALTH):
+	@mkdir -p $(dir $@)
+	dir=$$(go mod download -json github.com/argoproj/argo-cd/v3@$(ARGOCD_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p') && \
+		cp "$$dir/resource_customizations/_.crossplane.io/_/health.lua" $@
 
 $(ETCD):
 	@mkdir -p $(BIN)
@@ -82,8 +93,14 @@ TEST_TIMEOUT ?= 20m
 export GO_TEST_FLAGS TEST_TIMEOUT
 
 .PHONY: test
-test: tools ## Run every test: unit, harness and end-to-end against real clusters
+test: tools test-ops ## Run every test: the chart's PromQL, unit, harness and end-to-end against real clusters
 	bash test/run
+
+# The chart's alerts and dashboard against Prometheus' own PromQL parser. A module of its own (test/ops/go.mod), so
+# that Prometheus stays out of the project's go.mod; `go test ./...` does not enter it.
+.PHONY: test-ops
+test-ops: $(HELM) ## Run the PromQL checks of the chart's PrometheusRule and dashboard (test/ops)
+	cd test/ops && go test -count=1 -timeout 5m ./...
 
 .PHONY: test-unit
 test-unit: ## Run the unit tests (no clusters, no binaries)

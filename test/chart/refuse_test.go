@@ -41,6 +41,18 @@ func TestRenderRefuses(t *testing.T) {
 			values: base().with("ports", map[string]any{"metrics": 8081, "healthProbe": 8081}),
 			want:   "ports.metrics and ports.healthProbe must differ",
 		},
+		"ServiceMonitor and PodMonitor": {
+			values: base().with("metrics.serviceMonitor.enabled", true).with("metrics.podMonitor.enabled", true),
+			want:   "metrics.serviceMonitor.enabled and metrics.podMonitor.enabled are both true",
+		},
+		"ServiceMonitor without the metrics Service": {
+			values: base().with("metrics.serviceMonitor.enabled", true).with("metrics.service.enabled", false),
+			want:   "metrics.serviceMonitor.enabled needs metrics.service.enabled",
+		},
+		"Argo CD health checks without APIs": {
+			values: base().with("argocd.healthChecks.enabled", true),
+			want:   "argocd.healthChecks.enabled needs argocd.healthChecks.apis",
+		},
 		"existing ServiceAccount without a name": {
 			values: base().with("serviceAccount.create", false),
 			want:   "serviceAccount.name is required when serviceAccount.create is false",

@@ -16,11 +16,12 @@ import (
 	"github.com/mcp-connector/mcp-connector/sync/orphan"
 )
 
-// crdGoing says whether the kind's CRD in the app cluster is being deleted
-// (or is gone): then the API server deletes every claim of the kind, and
-// those deletes are not a user's. It reads the API server, not the cache:
-// the claim's deletion can reach the cache before the CRD's.
-func (r *reconciler) crdGoing(ctx context.Context) (bool, error) {
+// deletedWithCRD says whether a claim being deleted was deleted because the
+// kind's CRD in the app cluster is being deleted (or is gone): the API
+// server's cascade, not a user (deletedByCRD decides from the two deletion
+// times). It reads the API server, not the cache: the claim's deletion can
+// reach the cache before the CRD's.
+func (r *reconciler) deletedWithCRD(ctx context.Context, local *unstructured.Unstructured) (bool, error) {
 	if r.crd == "" {
 		return false, nil
 	}
@@ -28,11 +29,11 @@ func (r *reconciler) crdGoing(ctx context.Context) (bool, error) {
 	err := r.cl.Local.GetAPIReader().Get(ctx, types.NamespacedName{Name: r.crd}, crd)
 	switch {
 	case apierrors.IsNotFound(err):
-		return true, nil
+		return deletedByCRD(local.GetDeletionTimestamp(), nil, true), nil
 	case err != nil:
 		return false, fmt.Errorf("read CRD %s: %w", r.crd, err)
 	}
-	return !crd.GetDeletionTimestamp().IsZero(), nil
+	return deletedByCRD(local.GetDeletionTimestamp(), crd.GetDeletionTimestamp(), false), nil
 }
 
 // orphanForCRD lets the remote claim of a claim deleted with its CRD go, as

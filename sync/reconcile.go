@@ -226,7 +226,7 @@ func (r *reconciler) reconcileDelete(ctx context.Context, local *unstructured.Un
 	if !conflict.MayDeleteRemote(class) {
 		return outcome{err: r.removeFinalizer(ctx, local)}
 	}
-	going, err := r.crdGoing(ctx)
+	going, err := r.deletedWithCRD(ctx, local)
 	if err != nil {
 		return outcome{err: err}
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -59,4 +61,76 @@ func TestLocalCRDDeletedKeepsRemoteClaims(t *testing.T) {
 		return nil
 	})
 	waitEvent(t, before, "OrphanedByCRDDeletion")
+}
+
+// A claim its user deleted while the control plane was away is the user's
+// delete even if its CRD is deleted afterwards: once the control plane is
+// back its remote claim is deleted, and it is not imported back. A claim the
+// CRD deletion took keeps its remote claim, which comes back with its uid.
+func TestUserDeleteBeforeCRDDeletionIsKept(t *testing.T) {
+	r := newFaultRig(t)
+	r.drainOnCleanup(t)
+	r.start(t)
+	r.waitMirrored(t)
+	r.create(t, "user-deleted", 1)
+	r.create(t, "crd-deleted", 2)
+	r.waitLocal(t, "user-deleted", readyAndSynced)
+	r.waitLocal(t, "crd-deleted", readyAndSynced)
+	remoteA := r.waitRemote(t, "user-deleted", func(*unstructured.Unstructured) error { return nil })
+	remoteB := r.waitRemote(t, "crd-deleted", func(*unstructured.Unstructured) error { return nil })
+	localB, err := r.getLocal("crd-deleted")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r.proxy.Cut()
+	r.waitReachable(t, false)
+	r.delete(t, "user-deleted")
+	a := r.waitLocal(t, "user-deleted", heldForDeletion)
+	// Deletions are stamped to the second, and one in the CRD's second counts
+	// as the CRD's: delete the CRD in a later second than the user's delete.
+	harness.Eventually(t, waitTimeout, func() error {
+		if now := time.Now().Truncate(time.Second); !now.After(a.GetDeletionTimestamp().Time) {
+			return fmt.Errorf("still in the second of the user's delete (%s)", a.GetDeletionTimestamp())
+		}
+		return nil
+	})
+	if err := r.app.Client.Delete(context.Background(), &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: harness.ExampleClaimCRDName}}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitLocal(t, "crd-deleted", heldForDeletion)
+	r.proxy.Restore()
+
+	// The CRD deletion's claim comes back as a new local object bound to
+	// its remote claim, with the same uid.
+	harness.Eventually(t, 2*waitTimeout, func() error {
+		b, err := r.getLocal("crd-deleted")
+		if err != nil || b.GetUID() == localB.GetUID() {
+			return fmt.Errorf("crd-deleted not imported back yet (%v)", err)
+		}
+		rem, err := r.remote("crd-deleted")
+		if err != nil {
+			return err
+		}
+		if rem.GetUID() != remoteB.GetUID() || rem.GetLabels()[conflict.LabelClusterID] != r.clusterID {
+			return fmt.Errorf("the remote claim of crd-deleted was replaced or is not imported: uid %s (was %s), labels %v", rem.GetUID(), remoteB.GetUID(), rem.GetLabels())
+		}
+		return nil
+	})
+	// The user's delete holds: the remote claim is deleted and the local
+	// claim does not come back.
+	harness.Eventually(t, waitTimeout, func() error {
+		rem, err := r.remote("user-deleted")
+		if err == nil {
+			return fmt.Errorf("the remote claim of user-deleted is still there (uid %s, was %s; labels %v, annotations %v)",
+				rem.GetUID(), remoteA.GetUID(), rem.GetLabels(), rem.GetAnnotations())
+		}
+		return client.IgnoreNotFound(err)
+	})
+	if _, err := r.getLocal("user-deleted"); !apierrors.IsNotFound(err) {
+		t.Errorf("user-deleted is back in the app cluster after its user deleted it (%v)", err)
+	}
+	if d := r.audit.unwantedDeletions(); len(d) > 0 {
+		t.Errorf("remote claims deleted that no user deleted: %v", d)
+	}
 }

@@ -14,7 +14,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync"
 	"github.com/mcp-connector/mcp-connector/sync/condition"
+	"github.com/mcp-connector/mcp-connector/sync/orphan"
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
 
@@ -71,10 +73,8 @@ func (r *runner) inspect(ctx context.Context) ([]problem, error) {
 				add(invOneRemote, "%d remote claims of %s left; the local claim was deleted and is gone", n, key)
 			}
 		case maybe:
-			// Its remote claim, orphaned by the CRD deletion (marks gone),
-			// must come back as a local claim.
 			if rem := byName[r.remoteName(c)]; rem != nil && rem.GetDeletionTimestamp() == nil {
-				add(invOneRemote, "%s not imported back from its remote claim %s (labels %v)", key, rem.GetName(), rem.GetLabels())
+				r.checkNotImported(add, c, rem)
 			}
 		case orphaning:
 			// Only a remote claim that existed can be lost: one deleted
@@ -135,6 +135,29 @@ func (r *runner) checkLocal(add func(int, string, ...any), key string, l *unstru
 		if n := specCount(rem); n != c.count {
 			add(invOneRemote, "remote claim %s of %s has count %d, the schedule last wrote %d", rem.GetName(), key, n, c.count)
 		}
+	}
+}
+
+// checkNotImported checks a claim the CRD deletion took whose remote claim
+// is there and not imported back. Orphaned by the CRD deletion, it must come
+// back as a local claim. Only an object the schedule deleted (or annotated)
+// with the Orphan policy may have been released as that policy says instead,
+// when the connector let it go while the control plane was away (a pending
+// orphan): then its remote claim is marked claim-deleted and stays, and
+// import rightly leaves it.
+func (r *runner) checkNotImported(add func(int, string, ...any), c *claim, rem *unstructured.Unstructured) {
+	ann := rem.GetAnnotations()
+	released := rem.GetLabels()[conflict.LabelClusterID] == "" && ann[conflict.AnnotationOrphaned] == sync.OrphanedClaimDeleted &&
+		ann[conflict.AnnotationClaimUID] == string(c.goneUID)
+	switch {
+	case released && c.orphanUID == c.goneUID:
+		return
+	case released:
+		add(invOneRemote, "%s: remote claim %s released as claim-deleted, but the schedule never set the Orphan policy on the object the CRD deletion took (annotations %v)", c.key(), rem.GetName(), ann)
+	default:
+		_, importable := orphan.ImportCandidate(rem.GetLabels(), ann, r.rig.clusterID)
+		add(invOneRemote, "%s not imported back from its remote claim %s (import would take it: %v; labels %v, annotations %v)",
+			c.key(), rem.GetName(), importable, rem.GetLabels(), ann)
 	}
 }
 

@@ -21,7 +21,9 @@ const (
 	orphaning
 	// maybe: the local CRD was deleted while the claim existed, which
 	// deleted the local claim; it comes back if its remote claim existed
-	// (import), else it is gone. Its spec is the remote's.
+	// (import), else it is gone. Its spec is the remote's. A claim whose
+	// user deletion began before the CRD's (to the second) is not maybe: it
+	// keeps its state (sync.deletedByCRD).
 	maybe
 )
 
@@ -39,6 +41,11 @@ type claim struct {
 	// uid is the local object the schedule last wrote; goneUID the one a
 	// CRD deletion took (an imported claim is a new object).
 	uid, goneUID types.UID
+	// orphanUID is the local object the schedule annotated with the Orphan
+	// policy last: if it is the one a CRD deletion took, the connector may
+	// release its remote claim as that policy says (marked claim-deleted,
+	// not imported back) instead of as the CRD deletion's.
+	orphanUID types.UID
 	// written are the counts the schedule ever wrote: an imported claim
 	// must carry one of them.
 	written []int64

@@ -137,9 +137,11 @@ func (r *runner) delete(ctx context.Context, orphan bool) (string, error) {
 	if orphan {
 		what = "delete (Orphan) " + c.key()
 		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, conflict.AnnotationDeletionPolicy, conflict.DeletionPolicyOrphan)
-		if _, err := r.local(c.ns).Patch(ctx, c.name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		got, err := r.local(c.ns).Patch(ctx, c.name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		if err != nil {
 			return what, err
 		}
+		c.orphanUID = got.GetUID()
 	} else {
 		r.audit.setUserDeleted(c.key(), true)
 	}
@@ -176,27 +178,59 @@ func (r *runner) deleteCRD(ctx context.Context) (string, error) {
 	// The claims there now are those the deletion takes (a claim gone
 	// before keeps its state); one that goes meanwhile is maybe too, which
 	// accepts both.
-	present := map[string]types.UID{}
+	present := map[string]*unstructured.Unstructured{}
 	for _, ns := range appNamespaces {
 		list, err := r.local(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return "delete CRD", err
 		}
 		for i := range list.Items {
-			present[ns+"/"+list.Items[i].GetName()] = list.Items[i].GetUID()
+			present[ns+"/"+list.Items[i].GetName()] = &list.Items[i]
 		}
 	}
 	r.audit.deletesCRD(crd.UID)
 	uid := crd.UID
-	err := world.App.Client.Delete(ctx, crd, client.Preconditions{UID: &uid})
-	if err == nil {
-		for key, c := range r.model.claims {
-			if u, ok := present[key]; ok {
-				c.state, c.goneUID = maybe, u
-			}
-		}
+	what := "delete CRD " + crd.Name + " uid " + string(uid)
+	if err := world.App.Client.Delete(ctx, crd, client.Preconditions{UID: &uid}); err != nil {
+		return what, err
 	}
-	return "delete CRD " + crd.Name + " uid " + string(uid), err
+	// The connector tells a user's delete from the CRD deletion's by their
+	// deletion timestamps: read the CRD's (it waits for its claims'
+	// finalizers). Gone already: nothing to compare, every claim is maybe.
+	var since *metav1.Time
+	gone := false
+	if err := world.App.Client.Get(ctx, client.ObjectKey{Name: crd.Name}, crd); apierrors.IsNotFound(err) {
+		gone = true
+	} else if err != nil {
+		return what, fmt.Errorf("read the CRD's deletion timestamp: %w", err)
+	} else {
+		since, gone = crd.GetDeletionTimestamp(), crd.UID != uid
+	}
+	kept := 0
+	for key, c := range r.model.claims {
+		l, ok := present[key]
+		if !ok {
+			continue
+		}
+		if (c.state == deleting || c.state == orphaning) && !userDeleteTakenByCRD(l.GetDeletionTimestamp(), since, gone) {
+			kept++ // deleted by its user before the CRD: the user's delete path
+			continue
+		}
+		c.state, c.goneUID = maybe, l.GetUID()
+	}
+	return fmt.Sprintf("%s (deletion at %s; %d claims deleted before it keep their delete)", what, since, kept), nil
+}
+
+// userDeleteTakenByCRD is the connector's rule (sync.deletedByCRD), seen
+// from the schedule: a claim whose deletion began in an earlier second than
+// the CRD's takes its user's delete path; at or after it, or with no time
+// to compare, the CRD deletion's.
+func userDeleteTakenByCRD(claimDeleted, crdDeleted *metav1.Time, crdGone bool) bool {
+	switch {
+	case crdGone || claimDeleted == nil || crdDeleted == nil:
+		return true
+	}
+	return !claimDeleted.Truncate(time.Second).Before(crdDeleted.Truncate(time.Second))
 }
 
 func (r *runner) remoteEdit(ctx context.Context) (string, error) {

@@ -215,7 +215,16 @@ func (r *reconciler) reconcileDelete(ctx context.Context, local *unstructured.Un
 	}
 	if gate := r.cl.Gate.State(); !gate.Open {
 		if orphanLaterAllowed(local, gate, r.cfg.PendingNamespace) {
-			return outcome{err: r.orphanLater(ctx, local, gate)} // pendingpass.go
+			// A claim that goes with its CRD waits, as every claim of the
+			// kind does, to be orphaned for import once the control plane
+			// answers: a pending orphan is never imported back.
+			going, err := r.deletedWithCRD(ctx, local)
+			if err != nil {
+				return outcome{err: err}
+			}
+			if !going {
+				return outcome{err: r.orphanLater(ctx, local, gate)} // pendingpass.go
+			}
 		}
 		return outcome{status: r.keptStatus(local, falseCondition(gate.Reason, "deletion waits for the control plane: "+gate.Message))}
 	}

@@ -54,8 +54,8 @@ func TestXRSecretName(t *testing.T) {
 		}
 		seen[got] = strings.Join(in[:], "/")
 	}
-	if XRSecretName("g", "K", "db", "s") != XRSecretName("g", "K", "db", "s") {
-		t.Errorf("XRSecretName is not deterministic")
+	if got, want := XRSecretName("example.org", "Database", "db", "db-conn"), "db-db-conn-"+digest("example.org", "Database", "db", "db-conn"); got != want {
+		t.Errorf("XRSecretName is not the documented <prefix>-<hash>: got %q, want %q", got, want)
 	}
 }
 

@@ -242,12 +242,12 @@ func TestXROrphanAndImport(t *testing.T) {
 		return nil
 	})
 	pin, _, _ := unstructured.NestedString(rev.Object, "spec", "crossplane", "compositionRevisionRef", "name")
-	// By server-side apply, as `kubectl apply --server-side` would: the
-	// user co-owns the value that came down, so it is theirs to push.
+	// By server-side apply, as `kubectl apply --server-side --force-conflicts`
+	// would: the user takes the values that came down, so they are theirs to push.
 	pinned := r.xr("moved")
 	pinned.Object["spec"] = map[string]any{"crossplane": map[string]any{
 		"compositionUpdatePolicy": "Manual", "compositionRevisionRef": map[string]any{"name": pin}}}
-	if err := r.app.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(pinned), client.FieldOwner("e2e-user")); err != nil {
+	if err := r.app.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(pinned), client.FieldOwner("e2e-user"), client.ForceOwnership); err != nil {
 		t.Fatal(err)
 	}
 	before := r.waitRemote(t, "moved", func(u *unstructured.Unstructured) error {

@@ -58,20 +58,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	a := apiOf(xrd, r.XRDSelector)
 	switch {
 	case a.CRD == "":
-		return r.withdraw(ctx, req.Name, withdrawReason(xrd))
+		return r.withdraw(ctx, req.Name, withdrawReason(xrd, r.XRDSelector))
 	case a.Refused != "":
 		return reconcile.Result{}, r.refuse(ctx, connection.APIState{Name: a.CRD, XRD: req.Name}, a.Refused)
 	}
 	return r.mirror(ctx, req.Name, a)
-}
-
-// withdrawReason says why an XRD offers nothing: it is gone or going, or it
-// no longer matches the selector, or offers no claim.
-func withdrawReason(xrd *unstructured.Unstructured) string {
-	if xrd != nil && xrd.GetDeletionTimestamp().IsZero() {
-		return "the control plane no longer offers this API to this cluster (its XRD offers no claim, or does not match the connector's --xrd-selector)"
-	}
-	return "the control plane withdrew this API"
 }
 
 // getXRD reads an XRD from the cache; a miss is confirmed by a direct read,

@@ -82,3 +82,16 @@ func apiOf(xrd *unstructured.Unstructured, selector labels.Selector) api {
 	}
 	return out
 }
+
+// withdrawReason says why an XRD offers nothing: it is gone or going, it
+// does not match the selector, or it offers no claim.
+func withdrawReason(xrd *unstructured.Unstructured, selector labels.Selector) string {
+	switch {
+	case xrd == nil || !xrd.GetDeletionTimestamp().IsZero():
+		return "the control plane withdrew this API"
+	case selector != nil && !selector.Matches(labels.Set(xrd.GetLabels())):
+		return "the XRD does not match the connector's --xrd-selector " + selector.String()
+	default:
+		return "the XRD no longer offers a claim"
+	}
+}

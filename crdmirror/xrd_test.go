@@ -90,3 +90,24 @@ func TestAPIOf(t *testing.T) {
 		})
 	}
 }
+
+func TestWithdrawReason(t *testing.T) {
+	team := labels.SelectorFromSet(labels.Set{"offer": "team-a"})
+	cases := map[string]struct {
+		xrd      *unstructured.Unstructured
+		selector labels.Selector
+		want     string
+	}{
+		"Gone":       {xrd: nil, want: "the control plane withdrew this API"},
+		"NoClaim":    {xrd: xrdOf("LegacyCluster", false, nil), want: "the XRD no longer offers a claim"},
+		"NoClaimSel": {xrd: xrdOf("LegacyCluster", false, map[string]string{"offer": "team-a"}), selector: team, want: "the XRD no longer offers a claim"},
+		"Unselected": {xrd: xrdOf("Namespaced", false, nil), selector: team, want: "the XRD does not match the connector's --xrd-selector offer=team-a"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := withdrawReason(tc.xrd, tc.selector); got != tc.want {
+				t.Errorf("withdrawReason(...) = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -15,12 +15,18 @@ NOP_VERSION        ?= v0.5.0
 # which the end-to-end tests run on real claims. Taken from the argo-cd module (downloaded, not built); keep it in step
 # with argoCDVersion in test/e2e/argocd_test.go.
 ARGOCD_VERSION     ?= v3.5.7
+# The second Crossplane line of the tests (test/e2ev2, and test/e2e's claim tests with MCP_E2E_CROSSPLANE=v2),
+# and the composition function it runs as a local process.
+CROSSPLANE_V2_VERSION ?= v2.3.4
+FUNCTION_PAT_VERSION  ?= v0.10.7
 
 KUBE_APISERVER := $(BIN)/kube-apiserver-$(KUBE_VERSION)
 KUBE_CM        := $(BIN)/kube-controller-manager-$(KUBE_VERSION)
 ETCD           := $(BIN)/etcd-$(ETCD_VERSION)
 CROSSPLANE     := $(BIN)/crossplane-$(CROSSPLANE_VERSION)
 PROVIDER_NOP   := $(BIN)/provider-nop-$(NOP_VERSION)
+CROSSPLANE_V2  := $(BIN)/crossplane-$(CROSSPLANE_V2_VERSION)
+FUNCTION_PAT   := $(BIN)/function-patch-and-transform-$(FUNCTION_PAT_VERSION)
 CONNECTOR      := $(BIN)/mcp-connector
 ARGOCD_HEALTH  := $(BIN)/argocd-health-$(ARGOCD_VERSION)/health.lua
 
@@ -34,6 +40,8 @@ export MCP_KUBE_CONTROLLER_MANAGER := $(KUBE_CM)
 export MCP_ETCD := $(ETCD)
 export MCP_CROSSPLANE := $(CROSSPLANE)
 export MCP_PROVIDER_NOP := $(PROVIDER_NOP)
+export MCP_CROSSPLANE_V2 := $(CROSSPLANE_V2)
+export MCP_FUNCTION_PAT := $(FUNCTION_PAT)
 export MCP_CONNECTOR := $(CONNECTOR)
 export MCP_ARGOCD_HEALTH := $(ARGOCD_HEALTH)
 
@@ -52,7 +60,7 @@ build: ## Build the mcp-connector binary into ./bin
 	go build -o $(CONNECTOR) ./cmd/mcp-connector
 
 .PHONY: tools
-tools: $(KUBE_APISERVER) $(KUBE_CM) $(ETCD) $(CROSSPLANE) $(PROVIDER_NOP) $(ARGOCD_HEALTH) ## Build the pinned test binaries into ./bin
+tools: $(KUBE_APISERVER) $(KUBE_CM) $(ETCD) $(CROSSPLANE) $(PROVIDER_NOP) $(CROSSPLANE_V2) $(FUNCTION_PAT) $(ARGOCD_HEALTH) ## Build the pinned test binaries into ./bin
 
 $(ARGOCD_HEALTH):
 	@mkdir -p $(dir $@)
@@ -78,6 +86,18 @@ $(CROSSPLANE):
 $(PROVIDER_NOP):
 	@mkdir -p $(BIN)
 	cd test/tools/provider-nop && go build -o $@ github.com/crossplane-contrib/provider-nop/cmd/provider
+
+# Without the version, `crossplane --version` is empty and packages' Crossplane constraints are not checked
+# (since v2.3 the variable lives in crossplane-runtime).
+$(CROSSPLANE_V2):
+	@mkdir -p $(BIN)
+	cd test/tools/crossplane-v2 && go build \
+		-ldflags "-X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=$(CROSSPLANE_V2_VERSION)" \
+		-o $@ github.com/crossplane/crossplane/v2/cmd/crossplane
+
+$(FUNCTION_PAT):
+	@mkdir -p $(BIN)
+	cd test/tools/function-pat && go build -o $@ github.com/crossplane-contrib/function-patch-and-transform
 
 ##@ Test
 

@@ -24,6 +24,10 @@ type FieldPolicy struct {
 	// name of its binary: "crossplane", or "crossplane-v1.20.13" for a binary
 	// so named. An entry ending in * matches managers by prefix.
 	Crossplane []string
+	// ControlPlanePaths are control-plane fields below the top level (a
+	// namespaced XR's spec.crossplane.resourceRefs, see ForXR): never pushed,
+	// always brought down, never compared.
+	ControlPlanePaths []Path
 }
 
 // DefaultFieldPolicy is the policy for Crossplane v1 claims.
@@ -127,7 +131,7 @@ func DownWritten(local map[string]any, crossplane, fromControlPlane []Path) []Pa
 }
 
 // Up returns the spec to push: the local spec without the control-plane
-// fields and without chosen fields whose local value came down from the
+// fields (top-level and ControlPlanePaths) and without chosen fields whose local value came down from the
 // control plane (fromControlPlane, as recorded by the local field manager).
 func (p FieldPolicy) Up(local map[string]any, fromControlPlane []string) map[string]any {
 	out := make(map[string]any, len(local))
@@ -137,7 +141,7 @@ func (p FieldPolicy) Up(local map[string]any, fromControlPlane []string) map[str
 		}
 		out[k] = v
 	}
-	return out
+	return Without(out, p.ControlPlanePaths)
 }
 
 // Down returns the spec fields to write on the local claim: every
@@ -186,6 +190,7 @@ func (p FieldPolicy) CompareSpec(up, remote map[string]any, lastHash string, cro
 		}
 		relevant[k] = v
 	}
+	relevant = Without(relevant, p.ControlPlanePaths)
 	relevant = Without(relevant, slices.DeleteFunc(slices.Clone(crossplane), func(q Path) bool {
 		_, pushed := Get(up, q)
 		return pushed

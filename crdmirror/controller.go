@@ -8,6 +8,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -37,6 +38,9 @@ type Options struct {
 	Clusters sync.Clusters
 	// States collects what is mirrored for the Connection status.
 	States *connection.States
+	// XRDSelector picks the XRDs whose APIs are mirrored (nil: all of them).
+	// An XRD that stops matching is withdrawn like one deleted.
+	XRDSelector labels.Selector
 
 	retry chan string
 }

@@ -55,11 +55,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		// An outage, a permission error: nothing is inferred, nothing removed.
 		return reconcile.Result{}, fmt.Errorf("read XRD %s: %w", req.Name, err)
 	}
-	crdName := claimCRDName(xrd)
-	if xrd == nil || crdName == "" {
-		return r.withdraw(ctx, req.Name)
+	a := apiOf(xrd, r.XRDSelector)
+	switch {
+	case a.CRD == "":
+		return r.withdraw(ctx, req.Name, withdrawReason(xrd, r.XRDSelector))
+	case a.Refused != "":
+		return reconcile.Result{}, r.refuse(ctx, connection.APIState{Name: a.CRD, XRD: req.Name}, a.Refused)
 	}
-	return r.mirror(ctx, req.Name, crdName)
+	return r.mirror(ctx, req.Name, a)
 }
 
 // getXRD reads an XRD from the cache; a miss is confirmed by a direct read,
@@ -77,32 +80,20 @@ func (r *Reconciler) getXRD(ctx context.Context, name string) (*unstructured.Uns
 	return xrd, err
 }
 
-// claimCRDName is plural.group of the XRD's claim, or "" if it offers none.
-func claimCRDName(xrd *unstructured.Unstructured) string {
-	if xrd == nil || !xrd.GetDeletionTimestamp().IsZero() {
-		return ""
-	}
-	plural, _, _ := unstructured.NestedString(xrd.Object, "spec", "claimNames", "plural")
-	group, _, _ := unstructured.NestedString(xrd.Object, "spec", "group")
-	if plural == "" || group == "" {
-		return ""
-	}
-	return plural + "." + group
-}
-
-func (r *Reconciler) mirror(ctx context.Context, xrdName, crdName string) (reconcile.Result, error) {
+func (r *Reconciler) mirror(ctx context.Context, xrdName string, a api) (reconcile.Result, error) {
+	crdName := a.CRD
 	state := connection.APIState{Name: crdName, XRD: xrdName}
 	remote := &apiextensionsv1.CustomResourceDefinition{}
 	if err := r.Clusters.Remote.GetAPIReader().Get(ctx, types.NamespacedName{Name: crdName}, remote); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.States.Set(pending(state, "waiting for Crossplane to generate the claim CRD"))
+			r.States.Set(pending(state, "waiting for Crossplane to generate the CRD"))
 			return reconcile.Result{}, nil
 		}
-		return reconcile.Result{}, fmt.Errorf("read claim CRD %s in the control plane: %w", crdName, err)
+		return reconcile.Result{}, fmt.Errorf("read CRD %s in the control plane: %w", crdName, err)
 	}
 	state.Kind, state.Version = remote.Spec.Names.Kind, StorageVersion(remote)
 	if !established(remote) {
-		r.States.Set(pending(state, "waiting for the claim CRD to be established in the control plane"))
+		r.States.Set(pending(state, "waiting for the CRD to be established in the control plane"))
 		return reconcile.Result{}, nil
 	}
 	local, class, err := r.localCRD(ctx, crdName)
@@ -115,7 +106,7 @@ func (r *Reconciler) mirror(ctx context.Context, xrdName, crdName string) (recon
 	if local != nil && !local.DeletionTimestamp.IsZero() {
 		return r.whileDeleted(ctx, state, local, xrdName)
 	}
-	if local, err = r.applyCRD(ctx, remote, local, xrdName); err != nil {
+	if local, err = r.applyCRD(ctx, remote, local, xrdName, a.Scope); err != nil {
 		if apierrors.IsInvalid(err) {
 			// The app cluster's API server rejects the CRD: retrying the same
 			// CRD cannot help. A change of the XRD or its CRD requeues it.
@@ -133,7 +124,7 @@ func (r *Reconciler) mirror(ctx context.Context, xrdName, crdName string) (recon
 		return reconcile.Result{}, nil
 	}
 	gvk := schema.GroupVersionKind{Group: remote.Spec.Group, Version: state.Version, Kind: state.Kind}
-	if err := r.syncers.ensure(ctx, local, gvk, r.Sync, r.Clusters, func() { r.requeue(xrdName) }); err != nil {
+	if err := r.syncers.ensure(ctx, local, gvk, a.Kind(), r.Sync, r.Clusters, func() { r.requeue(xrdName) }); err != nil {
 		return reconcile.Result{}, err
 	}
 	state.State = connection.StateMirrored
@@ -151,7 +142,7 @@ func (r *Reconciler) resumeOffline(ctx context.Context, xrdName string) error {
 		return err
 	}
 	gvk := schema.GroupVersionKind{Group: crd.Spec.Group, Version: StorageVersion(crd), Kind: crd.Spec.Names.Kind}
-	return r.syncers.ensure(ctx, crd, gvk, r.Sync, r.Clusters, func() { r.requeue(xrdName) })
+	return r.syncers.ensure(ctx, crd, gvk, kindOfCRD(crd), r.Sync, r.Clusters, func() { r.requeue(xrdName) })
 }
 
 // deletedRetry is how often a mirrored CRD that someone is deleting is looked
@@ -166,7 +157,7 @@ const deletedRetry = 5 * time.Second
 func (r *Reconciler) whileDeleted(ctx context.Context, state connection.APIState, local *apiextensionsv1.CustomResourceDefinition, xrdName string) (reconcile.Result, error) {
 	r.States.Set(pending(state, "the mirrored CRD is being deleted in the app cluster: its claims are kept in the control plane and come back once the API is mirrored again"))
 	gvk := schema.GroupVersionKind{Group: local.Spec.Group, Version: StorageVersion(local), Kind: local.Spec.Names.Kind}
-	if err := r.syncers.ensure(ctx, local, gvk, r.Sync, r.Clusters, func() { r.requeue(xrdName) }); err != nil {
+	if err := r.syncers.ensure(ctx, local, gvk, kindOfCRD(local), r.Sync, r.Clusters, func() { r.requeue(xrdName) }); err != nil {
 		return reconcile.Result{}, err
 	}
 	return reconcile.Result{RequeueAfter: deletedRetry}, nil
@@ -202,8 +193,8 @@ func (r *Reconciler) localCRD(ctx context.Context, name string) (*apiextensionsv
 }
 
 // applyCRD writes the mirror when what we would write changed.
-func (r *Reconciler) applyCRD(ctx context.Context, remote, local *apiextensionsv1.CustomResourceDefinition, xrd string) (*apiextensionsv1.CustomResourceDefinition, error) {
-	want := Mirror(remote, Source{Connection: r.Connection, ControlPlane: r.ControlPlaneHost, XRD: xrd}, local)
+func (r *Reconciler) applyCRD(ctx context.Context, remote, local *apiextensionsv1.CustomResourceDefinition, xrd, scope string) (*apiextensionsv1.CustomResourceDefinition, error) {
+	want := Mirror(remote, Source{Connection: r.Connection, ControlPlane: r.ControlPlaneHost, XRD: xrd, Scope: scope}, local)
 	hash := conflict.SpecHash(map[string]any{"spec": toMap(&want.Spec), "labels": want.Labels, "annotations": want.Annotations})
 	if local != nil && local.Annotations[AnnotationSourceHash] == hash {
 		return local, nil
@@ -248,7 +239,7 @@ func established(crd *apiextensionsv1.CustomResourceDefinition) bool {
 
 // withdraw handles an XRD that is gone or offers no claim any more: the kind's
 // syncer stops; the mirrored CRD is deleted only if no local claims remain.
-func (r *Reconciler) withdraw(ctx context.Context, xrdName string) (reconcile.Result, error) {
+func (r *Reconciler) withdraw(ctx context.Context, xrdName, why string) (reconcile.Result, error) {
 	crd, err := r.mirroredFor(ctx, xrdName)
 	if err != nil || crd == nil {
 		if crd == nil && err == nil {
@@ -259,14 +250,14 @@ func (r *Reconciler) withdraw(ctx context.Context, xrdName string) (reconcile.Re
 	// Withdrawn first: the Connection stops counting the kind's claims
 	// (a count from the cache would start its informer again).
 	state := connection.APIState{Name: crd.Name, Kind: crd.Spec.Names.Kind, Version: StorageVersion(crd), XRD: xrdName,
-		State: connection.StateWithdrawn, Message: "the control plane withdrew this API"}
+		State: connection.StateWithdrawn, Message: why}
 	r.States.Set(state)
 	r.syncers.stop(crd.Name)
 	n, err := r.releaseClaims(ctx, crd)
 	if !conflict.MayDeleteCRD(conflict.LocalOurs, true, n, err == nil) {
-		state.Message = fmt.Sprintf("the control plane withdrew this API; the CRD is kept while %d local claims remain (delete them to remove it)", n)
+		state.Message = fmt.Sprintf("%s; the CRD is kept while %d local objects remain (delete them to remove it)", why, n)
 		if err != nil {
-			state.Message = "the control plane withdrew this API; the CRD is kept because local claims could not be counted: " + err.Error()
+			state.Message = why + "; the CRD is kept because local objects could not be counted: " + err.Error()
 		}
 		r.States.Set(state)
 		return reconcile.Result{RequeueAfter: withdrawnRetry}, nil

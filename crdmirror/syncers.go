@@ -59,7 +59,7 @@ var errNotStarted = errors.New("claim syncers are not started yet")
 // Calls for one CRD name come from its reconciles, which never run
 // concurrently; the lock is not held while a syncer stops, so a slow stop
 // holds up no other kind.
-func (s *syncers) ensure(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition, gvk schema.GroupVersionKind, cfg sync.Config, cl sync.Clusters, onExit func()) error {
+func (s *syncers) ensure(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition, gvk schema.GroupVersionKind, kind sync.Kind, cfg sync.Config, cl sync.Clusters, onExit func()) error {
 	select {
 	case <-s.started:
 	case <-ctx.Done():
@@ -74,12 +74,12 @@ func (s *syncers) ensure(ctx context.Context, crd *apiextensionsv1.CustomResourc
 	if s.base.Err() != nil {
 		return errNotStarted // stopping: nothing would stop a syncer started now
 	}
-	sy, err := sync.Start(s.base, cfg, cl, gvk, crd.Name)
+	sy, err := sync.Start(s.base, cfg, cl, gvk, crd.Name, kind)
 	if err != nil {
 		return err
 	}
 	s.running[crd.Name] = running{Syncer: sy, crdUID: crd.UID}
-	log.FromContext(ctx).Info("Started claim syncer", "gvk", gvk.String())
+	log.FromContext(ctx).Info("Started syncer", "gvk", gvk.String(), "kind", kind.String())
 	go s.watchExit(crd.Name, sy, onExit)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync"
 )
 
 // Source says where a mirrored CRD comes from; it is written on the CRD.
@@ -16,11 +17,14 @@ type Source struct {
 	Connection string
 	// ControlPlane is the control plane's API server address.
 	ControlPlane string
-	// XRD is the CompositeResourceDefinition the claim CRD was generated from.
+	// XRD is the CompositeResourceDefinition the CRD was generated from.
 	XRD string
+	// Scope is the XRD's scope: LegacyCluster (a claim CRD) or Namespaced
+	// (a namespaced XR's CRD); "" writes no AnnotationScope.
+	Scope string
 }
 
-// Mirror turns the claim CRD that Crossplane generated in the control plane
+// Mirror turns the claim CRD (or namespaced XR CRD) that Crossplane generated in the control plane
 // into the CRD to apply in the app cluster. Only the API survives: group,
 // names, scope, versions with schemas, printer columns and subresources.
 // Control-plane details go (uid, resourceVersion, ownerReferences,
@@ -69,6 +73,9 @@ func mirrorAnnotations(in map[string]string, src Source) map[string]string {
 	}
 	out[conflict.AnnotationXRD] = src.XRD
 	out[conflict.AnnotationControlPlane] = src.ControlPlane
+	if src.Scope != "" {
+		out[AnnotationScope] = src.Scope
+	}
 	return out
 }
 
@@ -149,4 +156,10 @@ func StorageVersion(crd *apiextensionsv1.CustomResourceDefinition) string {
 		}
 	}
 	return ""
+}
+
+// kindOfCRD says what the objects of a mirrored CRD are, from its
+// AnnotationScope (a CRD mirrored before it existed holds claims).
+func kindOfCRD(crd *apiextensionsv1.CustomResourceDefinition) sync.Kind {
+	return kindOfScope(crd.Annotations[AnnotationScope])
 }

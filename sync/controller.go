@@ -39,11 +39,12 @@ type Syncer struct {
 // Start builds the per-kind controller and runs it until Stop or ctx ends.
 // crd names the local CRD of the kind: claims deleted because it is going
 // away are orphaned in the control plane, never deleted there.
+// kind says whether the objects are claims or namespaced XRs (kind.go).
 // ctx must be long-lived (the syncer runs on it, not on the context of a
 // reconcile). The caches of both clusters must already be running.
-func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersionKind, crd string) (*Syncer, error) {
+func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersionKind, crd string, kind Kind) (*Syncer, error) {
 	r := newReconciler(cfg, cl, gvk)
-	r.crd = crd
+	r.crd, r.kind = crd, kind
 	name := "claim-" + strings.ToLower(gvk.Kind) + "." + gvk.Group
 	skip := true
 	c, err := controller.NewUnmanaged(name, controller.Options{

@@ -37,7 +37,8 @@ func (r *reconciler) pullSpec(ctx context.Context, local, remote *unstructured.U
 		paths = append(paths, conflict.Path{k})
 	}
 	came := cameDown(local)
-	for _, p := range conflict.DownWritten(localSpec, fields.CrossplaneWrites(remoteSpec, specOwners(remote)), came) {
+	written := conflict.DownWritten(localSpec, fields.CrossplaneWrites(remoteSpec, specOwners(remote)), came)
+	for _, p := range append(fields.ControlPlaneIn(remoteSpec), written...) {
 		v, _ := conflict.Get(remoteSpec, p)
 		conflict.Set(down, p, runtime.DeepCopyJSONValue(v))
 		paths = append(paths, p)

@@ -62,3 +62,15 @@ func readable(name string, max int) string {
 	}
 	return s
 }
+
+// XRSecretName is the local name of the copy of a Secret that a namespaced
+// XR's composition composed in the control plane (secretName there):
+//
+//	<prefix of "<local XR name>-<secret name>">-<hash of group, kind, XR name and secret name>
+//
+// at most 63 characters. Different XRs, kinds or Secrets map to different
+// names, and the same one always to the same name. A Secret of that name
+// that the connector did not write is never overwritten (SecretConflict).
+func XRSecretName(group, kind, xrName, secretName string) string {
+	return readable(xrName+"-"+secretName, MaxRemoteNameLength-hashLength-1) + "-" + digest(group, kind, xrName, secretName)
+}

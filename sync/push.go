@@ -42,13 +42,17 @@ func (r *reconciler) desiredRemote(local, remote *unstructured.Unstructured) *un
 	return u
 }
 
-// fields is the field policy for one claim (conflict.FieldPolicy.ForClaim);
+// fields is the field policy for one claim (conflict.FieldPolicy.ForClaim)
+// or namespaced XR (ForXR);
 // remote may be nil.
 func (r *reconciler) fields(local, remote *unstructured.Unstructured) conflict.FieldPolicy {
 	localSpec, _, _ := unstructured.NestedMap(local.Object, "spec")
 	var remoteSpec map[string]any
 	if remote != nil {
 		remoteSpec, _, _ = unstructured.NestedMap(remote.Object, "spec")
+	}
+	if r.kind == KindXR {
+		return r.cfg.Fields.ForXR(localSpec, remoteSpec)
 	}
 	return r.cfg.Fields.ForClaim(localSpec, remoteSpec)
 }

@@ -43,7 +43,9 @@ type reconciler struct {
 	gvk schema.GroupVersionKind
 	// crd is the name of the kind's CRD in the app cluster.
 	crd string
-	now func() time.Time
+	// kind: claims or namespaced XRs (kind.go).
+	kind Kind
+	now  func() time.Time
 	// missingSince records, per local claim uid, when its remote claim was
 	// first seen deleted by someone else (for the re-create grace period).
 	missingSince gosync.Map
@@ -183,7 +185,7 @@ func (r *reconciler) pull(ctx context.Context, local, remote *unstructured.Unstr
 	if err := r.pullSpec(ctx, local, remote); err != nil {
 		return outcome{err: err}
 	}
-	c, err := r.pullSecret(ctx, local, remote)
+	c, err := r.pullSecrets(ctx, local, remote)
 	if err != nil {
 		return outcome{err: err}
 	}

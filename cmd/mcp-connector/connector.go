@@ -167,6 +167,7 @@ func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster) error {
 		Connection:       o.ConnectionName,
 		ControlPlaneHost: o.cpConfig.Host,
 		States:           states,
+		XRDSelector:      o.xrdSelector,
 		Clusters: sync.Clusters{Local: mgr, Remote: cp, Gate: gate,
 			Recorder: mgr.GetEventRecorderFor("mcp-connector")},
 		Sync: sync.Config{

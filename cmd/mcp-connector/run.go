@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -45,6 +46,7 @@ type RunOptions struct {
 	TakeoverNamespace       bool
 	LocalOnlyLabels         []string
 	LocalOnlyAnnotations    []string
+	XRDSelector             string
 	Zap                     zap.Options
 
 	// Filled by Complete.
@@ -53,6 +55,8 @@ type RunOptions struct {
 	// stateNamespace is the connector's own namespace, which holds its local
 	// record (controlplane.StateName).
 	stateNamespace string
+	// xrdSelector is XRDSelector parsed (nil: every XRD).
+	xrdSelector labels.Selector
 }
 
 // NewRunOptions returns the defaults.
@@ -96,6 +100,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.TakeoverNamespace, "takeover-namespace", o.TakeoverNamespace, "Take the control-plane namespace from the app cluster that holds it.")
 	fs.StringSliceVar(&o.LocalOnlyLabels, "local-only-label", o.LocalOnlyLabels, "Label key (or prefix/*) that stays in the app cluster; repeatable.")
 	fs.StringSliceVar(&o.LocalOnlyAnnotations, "local-only-annotation", o.LocalOnlyAnnotations, "Annotation key (or prefix/*) that stays in the app cluster; repeatable.")
+	fs.StringVar(&o.XRDSelector, "xrd-selector", o.XRDSelector, "Label selector on the control plane's XRDs: only the APIs of matching XRDs are mirrored (default: every XRD that offers a claim or a namespaced XR). An XRD that stops matching is withdrawn as if deleted.")
 	gfs := flag.NewFlagSet("zap", flag.ContinueOnError)
 	o.Zap.BindFlags(gfs)
 	fs.AddGoFlagSet(gfs)
@@ -131,6 +136,9 @@ func (o *RunOptions) Validate() error {
 	if o.ProbeInterval <= 0 || o.ResyncPeriod <= 0 {
 		errs = append(errs, errors.New("--probe-interval and --resync-period must be positive"))
 	}
+	if _, err := o.parseXRDSelector(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -157,6 +165,9 @@ func (o *RunOptions) Complete(ctx context.Context) error {
 	if o.ConnectionName == "" {
 		o.ConnectionName = o.ControlPlaneNamespace
 	}
+	if o.xrdSelector, err = o.parseXRDSelector(); err != nil {
+		return err
+	}
 	o.stateNamespace = ownNamespace()
 	if o.LeaderElectionNamespace == "" {
 		o.LeaderElectionNamespace = o.stateNamespace
@@ -167,6 +178,18 @@ func (o *RunOptions) Complete(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// parseXRDSelector parses --xrd-selector; empty selects every XRD (nil).
+func (o *RunOptions) parseXRDSelector() (labels.Selector, error) {
+	if strings.TrimSpace(o.XRDSelector) == "" {
+		return nil, nil
+	}
+	sel, err := labels.Parse(o.XRDSelector)
+	if err != nil {
+		return nil, fmt.Errorf("--xrd-selector %q is not a label selector: %w", o.XRDSelector, err)
+	}
+	return sel, nil
 }
 
 func loadAppConfig(path string) (*rest.Config, error) {

@@ -85,14 +85,14 @@ func LocalCopy(remote *unstructured.Unstructured, origin conflict.Origin, fields
 }
 
 // PushedSpec recovers the spec that was pushed from a remote spec: without
-// the control-plane fields, and with exactly those chosen fields the local
+// the control-plane fields (top-level and ControlPlanePaths), and with exactly those chosen fields the local
 // claim had set, found by the spec hash recorded at the last push. If no
 // combination matches (the remote spec drifted), no chosen field is kept:
 // the control plane's choices then flow down as they do for any claim.
 func PushedSpec(remote map[string]any, p conflict.FieldPolicy, hash string) map[string]any {
 	base := map[string]any{}
 	var chosen []string
-	for k, v := range remote {
+	for k, v := range conflict.Without(remote, p.ControlPlanePaths) {
 		switch {
 		case slices.Contains(p.ControlPlane, k):
 		case slices.Contains(p.Chosen, k):

@@ -98,6 +98,38 @@ func TestPushedSpec(t *testing.T) {
 	}
 }
 
+func TestPushedSpecXR(t *testing.T) {
+	refs := []any{map[string]any{"apiVersion": "v1", "kind": "Secret", "name": "db-conn"}}
+	pushed := map[string]any{"size": "small", "crossplane": map[string]any{"compositionUpdatePolicy": "Automatic"}}
+	cases := map[string]struct {
+		reason string
+		remote map[string]any
+		want   map[string]any
+	}{
+		"Automatic": {
+			reason: "resourceRefs and the Automatic revision ref are Crossplane's: left behind; what was pushed is recovered.",
+			remote: map[string]any{"size": "small", "crossplane": map[string]any{"compositionUpdatePolicy": "Automatic",
+				"resourceRefs": refs, "compositionRevisionRef": map[string]any{"name": "rev-1"}}},
+			want: pushed,
+		},
+		"ManualPin": {
+			reason: "Under Manual the revision ref was the user's pin: recovered.",
+			remote: map[string]any{"crossplane": map[string]any{"compositionUpdatePolicy": "Manual",
+				"resourceRefs": refs, "compositionRevisionRef": map[string]any{"name": "rev-1"}}},
+			want: map[string]any{"crossplane": map[string]any{"compositionUpdatePolicy": "Manual",
+				"compositionRevisionRef": map[string]any{"name": "rev-1"}}},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := conflict.DefaultFieldPolicy().ForXR(tc.remote, tc.remote)
+			if diff := cmp.Diff(tc.want, PushedSpec(tc.remote, p, conflict.SpecHash(tc.want))); diff != "" {
+				t.Errorf("%s\nPushedSpec (-want +got):\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
 func TestLocalCopy(t *testing.T) {
 	gvk := schema.GroupVersionKind{Group: "k8s.starter.org", Version: "v1alpha1", Kind: "KubernetesCluster"}
 	spec := map[string]any{"nodes": map[string]any{"count": int64(2)}, "writeConnectionSecretToRef": map[string]any{"name": "db-remotesecret"}}

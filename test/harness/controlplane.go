@@ -30,6 +30,9 @@ type ControlPlaneOptions struct {
 	APIServerFlags map[string]string
 	// Dir is the cluster's directory (see EnvOptions).
 	Dir string
+	// CrossplaneV2 runs Crossplane v2 (crossplanev2.go) instead of v1.20 and provider-nop: the same claim API
+	// composed by a function, plus the v2 example XRDs.
+	CrossplaneV2 bool
 }
 
 // ControlPlane is a real Crossplane control plane: a cluster with
@@ -39,7 +42,13 @@ type ControlPlane struct {
 	*Env
 	Crossplane  *Process
 	ProviderNop *Process
-	lock        *machineLock
+	// Function is the composition function of a Crossplane v2 control plane (nil on v1.20).
+	Function *Process
+	// V2 says the control plane runs Crossplane v2.
+	V2 bool
+
+	stopFunctionRuntime context.CancelFunc
+	lock                *machineLock
 }
 
 // StartControlPlane starts a control plane and returns once it serves the
@@ -62,6 +71,10 @@ func StartControlPlane(ctx context.Context, opts ControlPlaneOptions) (*ControlP
 }
 
 func (cp *ControlPlane) start(ctx context.Context, opts ControlPlaneOptions) error {
+	if opts.CrossplaneV2 {
+		cp.V2 = true
+		return cp.startV2(ctx, opts)
+	}
 	crds, err := crossplaneCRDDirs()
 	if err != nil {
 		return err
@@ -177,11 +190,14 @@ func CRDEstablished(ctx context.Context, c client.Client, name string) error {
 	return fmt.Errorf("CRD %s is not Established yet", name)
 }
 
-// Stop stops provider-nop, Crossplane and the cluster, then releases the
+// Stop stops provider-nop (or the function), Crossplane and the cluster, then releases the
 // machine-wide lock.
 func (cp *ControlPlane) Stop() error {
 	var errs []error
-	for _, p := range []*Process{cp.ProviderNop, cp.Crossplane} {
+	if cp.stopFunctionRuntime != nil {
+		cp.stopFunctionRuntime()
+	}
+	for _, p := range []*Process{cp.ProviderNop, cp.Crossplane, cp.Function} {
 		if p != nil {
 			errs = append(errs, p.Stop())
 		}
@@ -196,7 +212,7 @@ func (cp *ControlPlane) Stop() error {
 // LogPaths lists the log files of the control plane's processes.
 func (cp *ControlPlane) LogPaths() []string {
 	paths := cp.Env.LogPaths()
-	for _, p := range []*Process{cp.Crossplane, cp.ProviderNop} {
+	for _, p := range []*Process{cp.Crossplane, cp.ProviderNop, cp.Function} {
 		if p != nil {
 			paths = append(paths, p.LogPath())
 		}

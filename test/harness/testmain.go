@@ -22,13 +22,19 @@ const WorldStartTimeout = 15 * time.Minute
 // logs tell more), starts the World, hands it to use, runs the tests and
 // stops the World. It returns the exit code for os.Exit: 1 if the World
 // does not start (binaries missing: run `make tools`) or stop, else m.Run's.
-// name (the package) prefixes the start-up time printed to stderr.
+// name (the package) prefixes the start-up time printed to stderr. The world runs Crossplane v2 when
+// MCP_E2E_CROSSPLANE=v2 (CrossplaneLineEnv), else v1.20.
 func RunWithWorld(m *testing.M, name string, use func(*World)) int {
+	return RunWithWorldOptions(m, name, WorldOptions{CrossplaneV2: CrossplaneV2FromEnv()}, use)
+}
+
+// RunWithWorldOptions is RunWithWorld with the World's options.
+func RunWithWorldOptions(m *testing.M, name string, opts WorldOptions, use func(*World)) int {
 	ctrllog.SetLogger(logr.Discard())
 	ctx, cancel := context.WithTimeout(context.Background(), WorldStartTimeout)
 	defer cancel()
 	start := time.Now()
-	w, err := StartWorld(ctx)
+	w, err := StartWorldWithOptions(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: %s: start the clusters: %v\n", name, err)
 		return 1

@@ -24,6 +24,8 @@ type WorldOptions struct {
 	// kube-apiserver flags (see EnvOptions).
 	ControlPlaneAPIServerFlags map[string]string
 	AppAPIServerFlags          map[string]string
+	// CrossplaneV2 starts a Crossplane v2 control plane (ControlPlaneOptions.CrossplaneV2).
+	CrossplaneV2 bool
 }
 
 // StartWorld starts a control plane and an app cluster (both with
@@ -35,7 +37,7 @@ func StartWorld(ctx context.Context) (*World, error) {
 // StartWorldWithOptions is StartWorld with options.
 func StartWorldWithOptions(ctx context.Context, opts WorldOptions) (*World, error) {
 	appOpts := EnvOptions{ControllerManager: true, APIServerFlags: opts.AppAPIServerFlags}
-	cpOpts := ControlPlaneOptions{APIServerFlags: opts.ControlPlaneAPIServerFlags}
+	cpOpts := ControlPlaneOptions{APIServerFlags: opts.ControlPlaneAPIServerFlags, CrossplaneV2: opts.CrossplaneV2}
 	if opts.Dir != "" {
 		appOpts.Dir = filepath.Join(opts.Dir, "app")
 		cpOpts.Dir = filepath.Join(opts.Dir, "control-plane")
@@ -119,5 +121,9 @@ const logTailLines = 40
 
 // String names the world's clusters by their API server addresses.
 func (w *World) String() string {
-	return fmt.Sprintf("control plane %s, app cluster %s", w.ControlPlane.Config.Host, w.App.Config.Host)
+	line := "Crossplane v1.20"
+	if w.ControlPlane.V2 {
+		line = "Crossplane v2"
+	}
+	return fmt.Sprintf("control plane %s (%s), app cluster %s", w.ControlPlane.Config.Host, line, w.App.Config.Host)
 }

@@ -2,14 +2,17 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
@@ -132,5 +135,97 @@ func TestUserDeleteBeforeCRDDeletionIsKept(t *testing.T) {
 	}
 	if d := r.audit.unwantedDeletions(); len(d) > 0 {
 		t.Errorf("remote claims deleted that no user deleted: %v", d)
+	}
+}
+
+// heldWindow is how long a claim the CRD deletion takes while the control
+// plane is away is watched to keep its finalizer.
+const heldWindow = 5 * time.Second
+
+// A claim with the deletion policy Orphan that goes with its CRD while the
+// control plane is away is not let go as a pending orphan (which is never
+// imported back): it waits like every claim of the kind, and once the control
+// plane answers it comes back bound to the same remote claim.
+func TestOrphanPolicyClaimGoingWithCRDComesBack(t *testing.T) {
+	r := newFaultRig(t)
+	r.drainOnCleanup(t)
+	r.start(t)
+	r.waitMirrored(t)
+	const name = "orphan-policy"
+	o := harness.NewExampleClaim(r.claims, name, 1)
+	o.SetAnnotations(map[string]string{conflict.AnnotationDeletionPolicy: conflict.DeletionPolicyOrphan})
+	create(t, r.app.Client, o)
+	before := r.waitLocal(t, name, readyAndSynced)
+	remote := r.waitRemote(t, name, func(*unstructured.Unstructured) error { return nil })
+
+	r.proxy.Cut()
+	r.waitReachable(t, false)
+	r.waitLocal(t, name, unreachable)
+	if err := r.app.Client.Delete(context.Background(), &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: harness.ExampleClaimCRDName}}); err != nil {
+		t.Fatal(err)
+	}
+	checkHeld(t, r, name)
+	waitPendingEntry(t, r, name, false)
+	r.proxy.Restore()
+
+	harness.Eventually(t, 2*waitTimeout, func() error {
+		got, err := r.getLocal(name)
+		if err != nil || got.GetUID() == before.GetUID() {
+			return fmt.Errorf("%s not imported back yet (%v)", name, err)
+		}
+		rem, err := r.remote(name)
+		if err != nil {
+			return err
+		}
+		if rem.GetUID() != remote.GetUID() || !rem.GetDeletionTimestamp().IsZero() || rem.GetLabels()[conflict.LabelClusterID] != r.clusterID {
+			return fmt.Errorf("the remote claim of %s was replaced, is being deleted or is not imported: uid %s (was %s), deleting %v, labels %v, annotations %v",
+				name, rem.GetUID(), remote.GetUID(), rem.GetDeletionTimestamp(), rem.GetLabels(), rem.GetAnnotations())
+		}
+		return nil
+	})
+	waitPendingEntry(t, r, name, false)
+	if d := r.audit.unwantedDeletions(); len(d) > 0 {
+		t.Errorf("remote claims deleted that no user deleted: %v", d)
+	}
+}
+
+// checkHeld waits until the local claim name is held for deletion, then
+// watches it for heldWindow: that it keeps its finalizer while the control
+// plane is away is the behaviour under test, so this wait is a window, not a
+// wait for a condition. A claim let go fails the test at once.
+func checkHeld(t *testing.T, r *faultRig, name string) {
+	t.Helper()
+	errGone := errors.New("let go")
+	get := func() (*unstructured.Unstructured, error) {
+		u, err := r.getLocal(name)
+		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+			return nil, fmt.Errorf("%w: %s is gone while the control plane is away (%v)", errGone, name, err)
+		}
+		return u, err
+	}
+	harness.Eventually(t, waitTimeout, func() error {
+		u, err := get()
+		if errors.Is(err, errGone) {
+			t.Fatalf("the claim that went with its CRD did not wait for the control plane: %v", err)
+		}
+		if err != nil {
+			return err
+		}
+		return heldForDeletion(u)
+	})
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, heldWindow, true, func(context.Context) (bool, error) {
+		u, err := get()
+		if err == nil {
+			if err = hasFinalizer(u); err != nil {
+				err = fmt.Errorf("%w: %v", errGone, err)
+			}
+		}
+		if errors.Is(err, errGone) {
+			return false, err
+		}
+		return false, nil
+	})
+	if errors.Is(err, errGone) {
+		t.Fatalf("the claim that went with its CRD did not wait for the control plane: %v", err)
 	}
 }

@@ -15,7 +15,7 @@
 // tools` builds them. Every child process is killed when the process that
 // started it dies, however it dies.
 //
-// provider-nop (on v2: the function's metrics server) binds :8080 and cannot be told otherwise, so only one
+// provider-nop binds :8080 and :9443 (on v2 the function binds :8080) and cannot be told otherwise, so only one
 // control plane runs per machine at a time: StartControlPlane holds an
 // exclusive flock on a file in os.TempDir() until Stop, and a second caller (a
 // test package run in parallel, the demo) waits for it.

@@ -172,11 +172,12 @@ func drainControlPlane(t *testing.T, ns string) error {
 			return err
 		}
 	}
+	kinds := []schema.GroupVersionKind{xrs.GroupVersionKind()}
+	if !world.ControlPlane.V2 { // Crossplane v2 composes ConfigMaps, garbage-collected with their XR
+		kinds = append(kinds, schema.GroupVersionKind{Group: "nop.crossplane.io", Version: "v1alpha1", Kind: "ClusterNopResourceList"})
+	}
 	return harness.Poll(ctx, drainTimeout, func() error {
-		for _, gvk := range []schema.GroupVersionKind{
-			xrs.GroupVersionKind(),
-			{Group: "nop.crossplane.io", Version: "v1alpha1", Kind: "ClusterNopResourceList"},
-		} {
+		for _, gvk := range kinds {
 			list := &unstructured.UnstructuredList{}
 			list.SetGroupVersionKind(gvk)
 			if err := world.ControlPlane.Client.List(ctx, list, ofNamespace); err != nil {

@@ -130,6 +130,12 @@ func (r *reconciler) importAll(ctx context.Context) (int, error) {
 func (r *reconciler) importOne(ctx context.Context, remote *unstructured.Unstructured, origin conflict.Origin) (noNamespace bool, err error) {
 	// The remote claim's update policy decides whether its revision pin was pushed (Manual).
 	local := orphan.LocalCopy(remote, origin, r.fields(remote, remote), r.cfg.Metadata, r.gvk)
+	if remote.GetName() != RemoteName(r.cfg.ClusterID, origin.Namespace, origin.Name) {
+		// Named by another connector (a migration in place): keep its name.
+		annotations := local.GetAnnotations()
+		annotations[AnnotationRemoteName] = remote.GetName()
+		local.SetAnnotations(annotations)
+	}
 	logger := log.FromContext(ctx).WithValues("claim", klog.KObj(local), "remote", remote.GetName())
 	err = r.cl.localClient().Create(ctx, local)
 	if apierrors.IsAlreadyExists(err) && r.importPending(ctx, local, remote) {

@@ -35,6 +35,14 @@ const (
 	MigrateNotUpbounds MigrationAction = "skipped: its name is not the one Upbound's connector gives its labels"
 )
 
+// Marks says whether --yes marks the remote object to import: a claim to
+// import, and one whose namespace is missing (the connector imports it when
+// the namespace is created). A local object of the same name is never
+// overwritten: that claim stays Upbound's until the conflict is resolved.
+func (a MigrationAction) Marks() bool {
+	return a == MigrateImport || a == MigrateNamespaceMissing
+}
+
 // UpboundObject is what the plan reads of one remote object.
 type UpboundObject struct {
 	Name         string

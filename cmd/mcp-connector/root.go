@@ -17,6 +17,6 @@ func newRootCommand() *cobra.Command {
 		Version:       version,
 	}
 	root.AddCommand(newRunCommand())
-	root.AddCommand(newInstallCommand(), newStatusCommand(), newUninstallCommand(), newReleaseCommand(), newRBACCommand())
+	root.AddCommand(newInstallCommand(), newStatusCommand(), newUninstallCommand(), newReleaseCommand(), newRBACCommand(), newMigrateCommand())
 	return root
 }

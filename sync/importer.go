@@ -21,12 +21,38 @@ import (
 // importPageSize is how many remote claims one list call returns.
 const importPageSize = 500
 
-// importOrphans brings back, once per start of a kind's syncer, the claims
-// that an uninstall of this cluster left in the control-plane namespace: it
-// waits for the gate to open, then imports, retrying with backoff until one
-// pass succeeded or ctx ends.
+// importOrphans brings back the claims that an uninstall of this cluster
+// left in the control-plane namespace: it waits for the gate to open, then
+// imports, retrying with backoff until one pass succeeded or ctx ends. A
+// claim skipped because its namespace does not exist in this cluster is
+// tried again each time a namespace is created here (importretry.go).
 func (r *reconciler) importOrphans(ctx context.Context) {
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("gvk", r.gvk.String()))
+	var created <-chan struct{}
+	for {
+		missing := r.importPass(ctx)
+		if missing == 0 || ctx.Err() != nil {
+			return
+		}
+		if created == nil {
+			var stop func()
+			if created, stop = r.namespacesCreated(ctx); created == nil {
+				return
+			}
+			defer stop()
+			continue // a namespace may have come between the pass and the watch
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-created:
+		}
+	}
+}
+
+// importPass imports until one pass over the remote claims succeeded, and
+// returns how many claims it skipped because their namespace is missing.
+func (r *reconciler) importPass(ctx context.Context) int {
 	bo := backoff.NewExponentialBackOff()
 	bo.MaxElapsedTime, bo.MaxInterval = 0, time.Minute
 	gate := r.cl.Gate.Subscribe(ctx)
@@ -34,19 +60,19 @@ func (r *reconciler) importOrphans(ctx context.Context) {
 		for !r.cl.Gate.State().Open {
 			select {
 			case <-ctx.Done():
-				return
+				return 0
 			case <-gate:
 			}
 		}
-		err := r.importAll(ctx)
+		missing, err := r.importAll(ctx)
 		if err == nil || ctx.Err() != nil {
-			return
+			return missing
 		}
 		wait := bo.NextBackOff()
 		log.FromContext(ctx).Info("Cannot import orphaned claims yet, retrying", "error", err.Error(), "retryIn", wait.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
-			return
+			return 0
 		case <-time.After(wait):
 		}
 	}
@@ -54,18 +80,20 @@ func (r *reconciler) importOrphans(ctx context.Context) {
 
 // importAll lists, live and page by page (the cache only holds claims that
 // carry our label), the unlabelled remote claims of the kind and imports
-// those that uninstall orphaned for this cluster.
-func (r *reconciler) importAll(ctx context.Context) error {
+// those that uninstall orphaned for this cluster. It returns how many it
+// skipped because their namespace does not exist in this cluster.
+func (r *reconciler) importAll(ctx context.Context) (int, error) {
 	sel, err := labels.Parse("!" + conflict.LabelClusterID + "," + conflict.LabelClaimNamespace)
 	if err != nil {
-		return fmt.Errorf("parse the selector of orphaned claims: %w", err)
+		return 0, fmt.Errorf("parse the selector of orphaned claims: %w", err)
 	}
+	missing := 0
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(r.gvk.GroupVersion().WithKind(r.gvk.Kind + "List"))
 	for {
 		if err := r.cl.Remote.GetAPIReader().List(ctx, list, client.InNamespace(r.cfg.Namespace),
 			client.MatchingLabelsSelector{Selector: sel}, client.Limit(importPageSize), client.Continue(list.GetContinue())); err != nil {
-			return fmt.Errorf("list orphaned %s claims in the control plane: %w", r.gvk.Kind, err)
+			return 0, fmt.Errorf("list orphaned %s claims in the control plane: %w", r.gvk.Kind, err)
 		}
 		for i := range list.Items {
 			remote := &list.Items[i]
@@ -73,12 +101,16 @@ func (r *reconciler) importAll(ctx context.Context) error {
 			if !ok {
 				continue
 			}
-			if err := r.importOne(ctx, remote, origin); err != nil {
-				return err
+			noNamespace, err := r.importOne(ctx, remote, origin)
+			if err != nil {
+				return 0, err
+			}
+			if noNamespace {
+				missing++
 			}
 		}
 		if list.GetContinue() == "" {
-			return nil
+			return missing, nil
 		}
 	}
 }
@@ -93,26 +125,33 @@ func (r *reconciler) importAll(ctx context.Context) error {
 // copy that finishes on its next pass; the Secret name is on the remote
 // claim until the copy holds it. A copy that cannot be created (namespace
 // missing, name taken, schema refused) leaves the remote claim untouched and
-// is reported in the log (there is no local object to put an Event on).
-func (r *reconciler) importOne(ctx context.Context, remote *unstructured.Unstructured, origin conflict.Origin) error {
+// is reported in the log (there is no local object to put an Event on);
+// noNamespace says the copy's namespace does not exist.
+func (r *reconciler) importOne(ctx context.Context, remote *unstructured.Unstructured, origin conflict.Origin) (noNamespace bool, err error) {
 	// The remote claim's update policy decides whether its revision pin was pushed (Manual).
 	local := orphan.LocalCopy(remote, origin, r.fields(remote, remote), r.cfg.Metadata, r.gvk)
+	if remote.GetName() != RemoteName(r.cfg.ClusterID, origin.Namespace, origin.Name) {
+		// Named by another connector (a migration in place): keep its name.
+		annotations := local.GetAnnotations()
+		annotations[AnnotationRemoteName] = remote.GetName()
+		local.SetAnnotations(annotations)
+	}
 	logger := log.FromContext(ctx).WithValues("claim", klog.KObj(local), "remote", remote.GetName())
-	err := r.cl.localClient().Create(ctx, local)
+	err = r.cl.localClient().Create(ctx, local)
 	if apierrors.IsAlreadyExists(err) && r.importPending(ctx, local, remote) {
 		logger.V(1).Info("Import of claim already started; its reconcile finishes it")
-		return nil
+		return false, nil
 	}
 	if err != nil {
 		if skip, why := importSkip(err); skip {
 			logger.Info("Not importing orphaned claim: "+why, "error", err.Error())
-			return nil
+			return apierrors.IsNotFound(err), nil
 		}
-		return fmt.Errorf("import claim %s: %w", klog.KObj(local), err)
+		return false, fmt.Errorf("import claim %s: %w", klog.KObj(local), err)
 	}
 	logger.Info("Imported claim orphaned by an earlier uninstall")
 	r.crash.at(CrashImportCreated)
-	return nil
+	return false, nil
 }
 
 // importPending says whether the local claim of that name is the copy an
@@ -157,7 +196,7 @@ func importSkip(err error) (bool, string) {
 	case apierrors.IsAlreadyExists(err):
 		return true, "a local claim of that name exists already (annotate it with " + conflict.AnnotationAdopt + "=true to take the remote claim over)"
 	case apierrors.IsNotFound(err):
-		return true, "its namespace does not exist in this cluster; create it and restart the connector to import the claim"
+		return true, "its namespace does not exist in this cluster; the claim is imported as soon as the namespace is created"
 	case apierrors.IsMethodNotSupported(err):
 		return true, "the claim's CRD is being deleted in this cluster; the claim is imported once the API is mirrored again"
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err), apierrors.IsForbidden(err):

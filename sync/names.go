@@ -4,7 +4,27 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
+
+// AnnotationRemoteName on a local claim names its remote claim when that is
+// not RemoteName's mapping: an import of a remote claim that another
+// connector named (a migration in place from Upbound's MCP Connector) keeps
+// that name, so the remote claim is neither renamed nor re-created. Whatever
+// it names is classified like any remote claim (conflict.ClassifyRemote): a
+// name that is another claim's is refused.
+const AnnotationRemoteName = "mcp-connector.io/remote-name"
+
+// remoteNameOf is the name of a local claim's remote claim: the one its
+// AnnotationRemoteName records, if valid, else RemoteName's.
+func remoteNameOf(clusterID string, local metav1.Object) string {
+	if n := local.GetAnnotations()[AnnotationRemoteName]; n != "" && len(n) <= MaxRemoteNameLength && len(validation.IsDNS1123Label(n)) == 0 {
+		return n
+	}
+	return RemoteName(clusterID, local.GetNamespace(), local.GetName())
+}
 
 // MaxRemoteNameLength is the longest remote claim name: Crossplane copies a
 // claim's name into a label value of its composite, which allows 63.

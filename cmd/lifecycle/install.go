@@ -39,6 +39,12 @@ type Install struct {
 	Account string
 	BaseURL string
 	CAFile  string
+	// UseGivenCredentials stores the given kubeconfig as it is; otherwise,
+	// when its credentials may, install mints an identity for this cluster in
+	// the control plane and stores only its token (identity.go), valid for
+	// TokenLifetime.
+	UseGivenCredentials bool
+	TokenLifetime       time.Duration
 	// ClusterID overrides the cluster's identity (chart value clusterID).
 	ClusterID   string
 	ValuesFiles []string
@@ -94,11 +100,13 @@ func (in *Install) prepare(ctx context.Context, app client.Client, vals map[stri
 	if err := ensureAppNamespace(ctx, app, in.Cluster.Namespace); err != nil {
 		return err
 	}
-	cp, err := in.controlPlane(ctx, app, vals)
+	cp, minted, err := in.controlPlane(ctx, app, vals)
 	if err != nil {
 		return err
 	}
-	in.prepareControlPlaneNamespace(ctx, cp)
+	if !minted { // a minted identity was given its namespace already
+		in.prepareControlPlaneNamespace(ctx, cp)
+	}
 	// A record left by an earlier install of this connection must not make
 	// the new connector take a missing holder record for a deleted namespace.
 	_, err = ResetState(ctx, app, in.Cluster.Namespace, connectionName(vals))
@@ -146,12 +154,22 @@ func ensureAppNamespace(ctx context.Context, app client.Client, name string) err
 }
 
 // controlPlane returns a client of the control plane from the credentials
-// the release will use, storing a kubeconfig file in its Secret first.
-func (in *Install) controlPlane(ctx context.Context, app client.Client, vals map[string]any) (client.Client, error) {
+// the release will use, storing a kubeconfig file in its Secret first: the
+// token of a minted identity (then minted is true), or the given one.
+func (in *Install) controlPlane(ctx context.Context, app client.Client, vals map[string]any) (_ client.Client, minted bool, err error) {
 	settings := settingsOf(vals, in.Cluster.Namespace)
 	if in.ControlPlaneKubeconfig != "" {
-		if err := in.storeKubeconfig(ctx, app, settings.SecretName); err != nil {
-			return nil, err
+		kc, kcContext, err := selfContainedKubeconfig(in.ControlPlaneKubeconfig, in.ControlPlaneName)
+		if err != nil {
+			return nil, false, err
+		}
+		if !in.UseGivenCredentials {
+			if kc, minted, err = in.mint(ctx, kc); err != nil {
+				return nil, false, err
+			}
+		}
+		if err := in.storeKubeconfig(ctx, app, settings.SecretName, kc, kcContext); err != nil {
+			return nil, false, err
 		}
 	}
 	cfg, err := settings.controlPlaneConfig(ctx, app, in.Cluster.Namespace, in.Cluster.Version)
@@ -159,25 +177,21 @@ func (in *Install) controlPlane(ctx context.Context, app client.Client, vals map
 		if in.ControlPlaneSecret != "" {
 			err = fmt.Errorf("%w (create it first: kubectl -n %s create secret generic %s --from-file=kubeconfig=FILE)", err, in.Cluster.Namespace, in.ControlPlaneSecret)
 		}
-		return nil, err
+		return nil, false, err
 	}
 	c, err := newClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to the control plane: %w", err)
+		return nil, false, fmt.Errorf("connect to the control plane: %w", err)
 	}
-	return c, nil
+	return c, minted, nil
 }
 
 // storeKubeconfig writes the control plane's kubeconfig, self-contained, into
 // a Secret of the release namespace that the chart then mounts.
-func (in *Install) storeKubeconfig(ctx context.Context, app client.Client, name string) error {
-	kc, kcContext, err := selfContainedKubeconfig(in.ControlPlaneKubeconfig, in.ControlPlaneName)
-	if err != nil {
-		return err
-	}
+func (in *Install) storeKubeconfig(ctx context.Context, app client.Client, name string, kc []byte, kcContext string) error {
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: in.Cluster.Namespace, Name: name,
 		Labels: map[string]string{LabelCreatedBy: "cli"}}, Data: map[string][]byte{"kubeconfig": kc}}
-	err = app.Create(ctx, s)
+	err := app.Create(ctx, s)
 	if apierrors.IsAlreadyExists(err) {
 		cur := &corev1.Secret{}
 		if err = app.Get(ctx, client.ObjectKeyFromObject(s), cur); err == nil {

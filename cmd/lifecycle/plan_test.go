@@ -252,13 +252,15 @@ func TestConnectionSecrets(t *testing.T) {
 
 // TestUninstallSteps pins the order that keeps every remote claim safe:
 // nothing is orphaned before the connector stops, nothing local goes before
-// the claims are orphaned, the release goes last; each step says what it runs.
+// the claims are orphaned, the release goes next, and the identity install
+// minted last, once nothing needs the control plane; each step says what it runs.
 func TestUninstallSteps(t *testing.T) {
 	want := []string{
 		"Stopping the connector: stopConnector",
 		"Orphaning the claims in the control plane (they stay, with their composite and cloud resources): orphanRemote",
 		"Removing the local claims, their connection Secrets and the mirrored CRDs: cleanLocal",
 		"Removing the Connection and the Helm release: removeRelease",
+		"Removing this cluster's identity in the control plane: removeIdentity",
 	}
 	var got []string
 	for _, s := range (&uninstallRun{}).steps() {

@@ -59,6 +59,7 @@ func (u *uninstallRun) steps() []step {
 		{"Orphaning the claims in the control plane (they stay, with their composite and cloud resources)", u.orphanRemote},
 		{"Removing the local claims, their connection Secrets and the mirrored CRDs", u.cleanLocal},
 		{"Removing the Connection and the Helm release", u.removeRelease},
+		{"Removing this cluster's identity in the control plane", u.removeIdentity},
 	}
 }
 

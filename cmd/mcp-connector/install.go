@@ -23,7 +23,8 @@ type InstallOptions struct {
 // NewInstallOptions returns the defaults.
 func NewInstallOptions() *InstallOptions {
 	return &InstallOptions{Install: lifecycle.Install{Cluster: lifecycle.Cluster{Namespace: DefaultReleaseNamespace},
-		BaseURL: "https://proxy.upbound.io/v1/controlPlanes", Wait: true, Timeout: 5 * time.Minute}}
+		BaseURL: "https://proxy.upbound.io/v1/controlPlanes", Wait: true, Timeout: 5 * time.Minute,
+		TokenLifetime: lifecycle.DefaultTokenLifetime}}
 }
 
 // AddFlags binds the options to a flag set.
@@ -31,6 +32,8 @@ func (o *InstallOptions) AddFlags(fs *pflag.FlagSet) {
 	addClusterFlags(fs, &o.Cluster)
 	fs.StringVar(&o.ControlPlaneSecret, "control-plane-secret", o.ControlPlaneSecret, "Existing Secret, in the release namespace, holding the control plane's kubeconfig under key \"kubeconfig\" (Upbound Spaces).")
 	fs.StringVar(&o.ControlPlaneKubeconfig, "control-plane-kubeconfig", o.ControlPlaneKubeconfig, "Kubeconfig file of the control plane; stored, self-contained, in a Secret of the release namespace. Its context named <control-plane-name> is used if there is one, else its current context.")
+	fs.BoolVar(&o.UseGivenCredentials, "use-given-credentials", o.UseGivenCredentials, "Store the --control-plane-kubeconfig credentials as they are, instead of minting an identity for this cluster in the control plane (what install does when the credentials may).")
+	fs.DurationVar(&o.TokenLifetime, "token-lifetime", o.TokenLifetime, "Lifetime of the token of a minted identity.")
 	fs.StringVar(&o.Token, "token", o.Token, "Upbound API token (Upbound Cloud); needs --account.")
 	fs.StringVar(&o.Account, "account", o.Account, "Upbound organisation owning the control plane (token mode).")
 	fs.StringVar(&o.BaseURL, "base-url", o.BaseURL, "Base URL of Upbound's control-plane proxy (token mode).")
@@ -66,6 +69,9 @@ func (o *InstallOptions) Validate() error {
 	if o.Token != "" && o.Account == "" {
 		errs = append(errs, errors.New("--token needs --account: the control plane's URL is <base-url>/<account>/<control-plane-name>/k8s"))
 	}
+	if o.TokenLifetime != 0 && o.TokenLifetime < 10*time.Minute {
+		errs = append(errs, fmt.Errorf("--token-lifetime %s is shorter than the 10m the control plane accepts", o.TokenLifetime))
+	}
 	if o.ClusterID != "" && len(validation.IsValidLabelValue(o.ClusterID)) > 0 {
 		errs = append(errs, fmt.Errorf("--cluster-id %q must be a valid label value", o.ClusterID))
 	}
@@ -94,7 +100,9 @@ func newInstallCommand() *cobra.Command {
 		Long: `Install the connector (the chart embedded in this binary) as the Helm release
 mcp-connector-<namespace-in-control-plane>, so that helm sees it too. Creates the
 control-plane namespace when the credentials allow it, then waits until the connector
-reports the control plane's claim APIs mirrored.`,
+reports the control plane's claim APIs mirrored. Given a kubeconfig whose credentials
+may, it mints an identity for this cluster in the control plane (a ServiceAccount with
+least-privilege RBAC) and stores only its token (--use-given-credentials opts out).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Complete(args, cmd.OutOrStdout())

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mcp-connector/mcp-connector/cmd/lifecycle"
 )
@@ -17,6 +18,7 @@ func TestInstallValidate(t *testing.T) {
 		"TokenNoAccount": {opts: lifecycle.Install{Token: "t"}, wantErr: "--token needs --account"},
 		"BadNamespace":   {opts: lifecycle.Install{ControlPlaneSecret: "s", ControlPlaneNamespace: "Team_A"}, wantErr: "not a valid namespace name"},
 		"BadClusterID":   {opts: lifecycle.Install{ControlPlaneSecret: "s", ClusterID: "not a label"}, wantErr: "valid label value"},
+		"ShortTokenLife": {opts: lifecycle.Install{ControlPlaneKubeconfig: "k", TokenLifetime: time.Minute}, wantErr: "shorter than the 10m"},
 		"Valid":          {opts: lifecycle.Install{ControlPlaneSecret: "s"}},
 	}
 	for name, tc := range cases {

@@ -112,13 +112,15 @@ func appClusterID(t *testing.T) string {
 	return string(ns.UID)
 }
 
-// install runs `mcp-connector install` with the control plane's kubeconfig,
-// runs the Deployment it created, and checks install's progress output.
-func install(t *testing.T, releaseNS, cpNS, release, nsLine string) *harness.Process {
+// install runs `mcp-connector install` with the control plane's kubeconfig
+// (an administrator's: install mints an identity and the connector runs with
+// its token only, unless extraArgs say --use-given-credentials), runs the
+// Deployment it created, and checks install's progress output.
+func install(t *testing.T, releaseNS, cpNS, release, nsLine string, extraArgs ...string) *harness.Process {
 	t.Helper()
-	cmd := startCLI(t, "install", "ctp1", cpNS, "-n", releaseNS,
-		"--control-plane-kubeconfig="+world.ControlPlane.Kubeconfig,
-		"--set", "rbac.claimAPIGroups[0]="+harness.ExampleGroup, "--timeout=3m")
+	cmd := startCLI(t, append([]string{"install", "ctp1", cpNS, "-n", releaseNS,
+		"--control-plane-kubeconfig=" + world.ControlPlane.Kubeconfig,
+		"--set", "rbac.claimAPIGroups[0]=" + harness.ExampleGroup, "--timeout=3m"}, extraArgs...)...)
 	proc := runDeployment(t, releaseNS, release)
 	out := cmd.Wait(t)
 	checkOutput(t, out, nsLine, "Installed Helm release "+release,
@@ -229,10 +231,11 @@ func uninstall(t *testing.T, releaseNS, cpNS, release string, proc *harness.Proc
 		t.Fatal(err)
 	}
 	out := cmd.Wait(t)
-	checkOutput(t, out, "[1/4] Stopping the connector", "No connector runs",
-		"[2/4] Orphaning the claims", fmt.Sprintf("%s: %d claim(s) orphaned in %s", harness.ExampleClaimCRDName, n, cpNS),
-		"[3/4] Removing the local claims", fmt.Sprintf("%s: %d local claim(s) and %d connection Secret(s) removed", harness.ExampleClaimCRDName, n, n),
-		"[4/4] Removing the Connection and the Helm release", "Helm release "+release+" uninstalled", "Disconnected from control-plane namespace "+cpNS)
+	checkOutput(t, out, "[1/5] Stopping the connector", "No connector runs",
+		"[2/5] Orphaning the claims", fmt.Sprintf("%s: %d claim(s) orphaned in %s", harness.ExampleClaimCRDName, n, cpNS),
+		"[3/5] Removing the local claims", fmt.Sprintf("%s: %d local claim(s) and %d connection Secret(s) removed", harness.ExampleClaimCRDName, n, n),
+		"[4/5] Removing the Connection and the Helm release", "Helm release "+release+" uninstalled",
+		"[5/5] Removing this cluster's identity in the control plane", "Disconnected from control-plane namespace "+cpNS)
 }
 
 // checkOrphaned checks every remote claim: still there, not deleting, the

@@ -28,7 +28,9 @@ func TestInstallAgainReopensDeletedNamespace(t *testing.T) {
 	release := "mcp-connector-" + cpNS
 	record := client.ObjectKey{Namespace: releaseNS, Name: "mcp-connector-state-" + cpNS}
 
-	proc := install(t, releaseNS, cpNS, release, "Created namespace "+cpNS+" in control plane")
+	// A minted identity lives in the control-plane namespace and goes with it
+	// (docs/cli.md): this connector keeps the given credentials.
+	proc := install(t, releaseNS, cpNS, release, "Created namespace "+cpNS+" in control plane", "--use-given-credentials")
 	claims := createClaims(t, []string{harness.NewNamespace(t, world.App.Client)}, 2)
 	harness.Eventually(t, waitTimeout, func() error {
 		cm := &corev1.ConfigMap{}
@@ -54,7 +56,7 @@ func TestInstallAgainReopensDeletedNamespace(t *testing.T) {
 		t.Fatalf("the deleted control-plane namespace %s is back before install ran again (get: %v)", cpNS, err)
 	}
 
-	out := runCLI(t, "install", "ctp1", cpNS, "-n", releaseNS, "--control-plane-kubeconfig="+world.ControlPlane.Kubeconfig)
+	out := runCLI(t, "install", "ctp1", cpNS, "-n", releaseNS, "--control-plane-kubeconfig="+world.ControlPlane.Kubeconfig, "--use-given-credentials")
 	checkOutput(t, out, "Re-created namespace "+cpNS, "claims namespace "+cpNS+" again")
 	for _, c := range claims {
 		waitSynced(t, c)

@@ -59,8 +59,8 @@ func tarLayer(entries []entry, mtime time.Time) (v1.Layer, error) {
 }
 
 // baseEntries are the files every platform shares: the CA bundle for token
-// mode, passwd and group naming the non-root user, and a /tmp (the chart mounts
-// an emptyDir there on a read-only root filesystem).
+// mode, passwd and group naming the non-root user, and an empty /tmp to mount
+// a volume on (the connector itself writes no file).
 func baseEntries() []entry {
 	passwd := fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%d:%d:nonroot:/home/nonroot:/sbin/nologin\n", nonRoot, nonRoot)
 	group := fmt.Sprintf("root:x:0:\nnonroot:x:%d:\n", nonRoot)

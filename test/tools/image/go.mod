@@ -1,6 +1,8 @@
+// Builder module of the connector's OCI image (make image, make image-push): go-containerregistry stays out of
+// the connector's own go.mod and binary.
 module github.com/mcp-connector/mcp-connector/test/tools/image
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/google/go-containerregistry v0.22.1

@@ -160,17 +160,15 @@ func TestImageConfig(t *testing.T) {
 // user) and the CA bundle (Mozilla's roots, parseable).
 func checkFiles(t *testing.T, m manifest) {
 	t.Helper()
-	_, h, err := built.layout.file(m, "usr/local/bin/mcp-connector")
+	const bin, ca, passwd = "usr/local/bin/mcp-connector", "etc/ssl/certs/ca-certificates.crt", "etc/passwd"
+	files, err := built.layout.files(m, bin, ca, passwd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Mode != 0o755 || h.Uid != 0 || h.Gid != 0 {
+	if h := files[bin].header; h.Mode != 0o755 || h.Uid != 0 || h.Gid != 0 {
 		t.Errorf("binary mode %o owner %d:%d, want 755 root:root", h.Mode, h.Uid, h.Gid)
 	}
-	pemData, _, err := built.layout.file(m, "etc/ssl/certs/ca-certificates.crt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pemData := files[ca].data
 	n := 0
 	for block, rest := pem.Decode(pemData); block != nil; block, rest = pem.Decode(rest) {
 		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
@@ -181,9 +179,8 @@ func checkFiles(t *testing.T, m manifest) {
 	if n < 100 {
 		t.Errorf("CA bundle holds %d certificates, want Mozilla's roots (over 100)", n)
 	}
-	passwd, _, err := built.layout.file(m, "etc/passwd")
-	if err != nil || !strings.Contains(string(passwd), ":65532:65532:") {
-		t.Errorf("etc/passwd %q (%v), want the user 65532", passwd, err)
+	if p := files[passwd].data; !strings.Contains(string(p), ":65532:65532:") {
+		t.Errorf("etc/passwd %q, want the user 65532", p)
 	}
 }
 
@@ -194,12 +191,12 @@ func TestAMD64BinaryPrintsVersion(t *testing.T) {
 	_, platforms := built.layout.platforms(t)
 	var m manifest
 	built.layout.blob(t, platforms["linux/amd64"].Digest, &m)
-	data, _, err := built.layout.file(m, "usr/local/bin/mcp-connector")
+	files, err := built.layout.files(m, "usr/local/bin/mcp-connector")
 	if err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "mcp-connector")
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
+	if err := os.WriteFile(bin, files["usr/local/bin/mcp-connector"].data, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(bin, "version").CombinedOutput()

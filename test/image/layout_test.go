@@ -108,46 +108,61 @@ func (l ociLayout) platforms(t *testing.T) (index, map[string]descriptor) {
 	return ix, out
 }
 
-// file returns the content, mode and owner of path in the layers of m (the
-// last layer holding it wins), or an error if no layer holds it.
-func (l ociLayout) file(m manifest, path string) (data []byte, h *tar.Header, err error) {
-	for _, ld := range m.Layers {
-		d, hh, err := l.fileInLayer(ld, path)
-		if err != nil {
-			return nil, nil, err
-		}
-		if hh != nil {
-			data, h = d, hh
-		}
-	}
-	if h == nil {
-		return nil, nil, fmt.Errorf("no layer holds %s", path)
-	}
-	return data, h, nil
+// layerFile is a file read out of a layer.
+type layerFile struct {
+	data   []byte
+	header *tar.Header
 }
 
-func (l ociLayout) fileInLayer(ld descriptor, path string) ([]byte, *tar.Header, error) {
+// files returns the content, mode and owner of each of paths in the layers
+// of m (the last layer holding one wins), reading each layer once; a path no
+// layer holds is an error.
+func (l ociLayout) files(m manifest, paths ...string) (map[string]layerFile, error) {
+	want := map[string]bool{}
+	for _, p := range paths {
+		want[strings.TrimPrefix(p, "/")] = true
+	}
+	out := map[string]layerFile{}
+	for _, ld := range m.Layers {
+		if err := l.readLayer(ld, want, out); err != nil {
+			return nil, err
+		}
+	}
+	for p := range want {
+		if _, ok := out[p]; !ok {
+			return nil, fmt.Errorf("no layer holds %s", p)
+		}
+	}
+	return out, nil
+}
+
+func (l ociLayout) readLayer(ld descriptor, want map[string]bool, out map[string]layerFile) error {
 	f, err := l.open(ld.Digest)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	defer func() { _ = f.Close() }()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
-		return nil, nil, fmt.Errorf("layer %s: %w", ld.Digest, err)
+		return fmt.Errorf("layer %s: %w", ld.Digest, err)
 	}
 	tr := tar.NewReader(zr)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil, nil, nil
+			return nil
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("layer %s: %w", ld.Digest, err)
+			return fmt.Errorf("layer %s: %w", ld.Digest, err)
 		}
-		if strings.TrimPrefix(h.Name, "/") == strings.TrimPrefix(path, "/") {
-			data, err := io.ReadAll(tr)
-			return data, h, err
+		name := strings.TrimPrefix(h.Name, "/")
+		if !want[name] {
+			continue
 		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return fmt.Errorf("layer %s: %s: %w", ld.Digest, name, err)
+		}
+		out[name] = layerFile{data: data, header: h}
 	}
 }

@@ -55,9 +55,13 @@ help: ## Show this help
 
 ##@ Build
 
+# The version is the chart's appVersion (the image's tag too); the commit is HEAD's.
+APP_VERSION := $(shell awk -F'"' '/^appVersion:/ {print $$2}' charts/mcp-connector/Chart.yaml)
+COMMIT      := $(shell git rev-parse HEAD 2>/dev/null)
+
 .PHONY: build
 build: ## Build the mcp-connector binary into ./bin
-	go build -o $(CONNECTOR) ./cmd/mcp-connector
+	go build -ldflags "-X main.version=$(APP_VERSION) -X main.commit=$(COMMIT)" -o $(CONNECTOR) ./cmd/mcp-connector
 
 .PHONY: tools
 tools: $(KUBE_APISERVER) $(KUBE_CM) $(ETCD) $(CROSSPLANE) $(PROVIDER_NOP) $(CROSSPLANE_V2) $(FUNCTION_PAT) $(ARGOCD_HEALTH) ## Build the pinned test binaries into ./bin
@@ -98,6 +102,31 @@ $(CROSSPLANE_V2):
 $(FUNCTION_PAT):
 	@mkdir -p $(BIN)
 	cd test/tools/function-pat && go build -o $@ github.com/crossplane-contrib/function-patch-and-transform
+
+##@ Image
+
+# The connector's OCI image, built with no Docker daemon and nothing pulled (test/tools/image, its own module):
+# linux/amd64 and linux/arm64 in one image index, an OCI layout in bin/image named
+# ghcr.io/mcp-connector/mcp-connector:$(APP_VERSION) (the chart's default image), and bin/image-linux-<arch>.tar,
+# a docker archive per platform (ctr images import, docker load). Two builds of one commit give the same digest.
+IMAGE_BUILDER   := $(BIN)/mcp-image-build
+IMAGE_DIR       ?= $(BIN)/image
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+# make image-push REGISTRY=registry.example.org/team pushes bin/image to $(REGISTRY)/mcp-connector:$(APP_VERSION).
+REGISTRY        ?=
+
+.PHONY: image
+image: ## Build the OCI image for linux/amd64 and linux/arm64 into bin/image (no Docker daemon)
+	@mkdir -p $(BIN)
+	cd test/tools/image && go build -o $(IMAGE_BUILDER) .
+	$(IMAGE_BUILDER) --source=$(CURDIR) --out=$(IMAGE_DIR) --platforms=$(IMAGE_PLATFORMS) --docker-archives
+
+.PHONY: image-push
+image-push: ## Push bin/image to a registry of your own: make image-push REGISTRY=registry.example.org/team
+	@[ -n "$(REGISTRY)" ] || { echo "image-push: set REGISTRY, e.g. make image-push REGISTRY=registry.example.org/team"; exit 1; }
+	@[ -f $(IMAGE_DIR)/index.json ] || { echo "image-push: no image in $(IMAGE_DIR): run make image first"; exit 1; }
+	cd test/tools/image && go build -o $(IMAGE_BUILDER) .
+	$(IMAGE_BUILDER) --out=$(IMAGE_DIR) --push=$(REGISTRY)/mcp-connector:$(APP_VERSION)
 
 ##@ Test
 

@@ -14,9 +14,9 @@ func newRootCommand() *cobra.Command {
 		Long:          "mcp-connector runs in an app cluster and mirrors the claim APIs of a Crossplane control plane:\nclaim CRDs are copied in, claims are pushed up into one control-plane namespace, status and\nconnection Secrets come back down.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version,
+		Version:       currentBuildInfo().Version,
 	}
-	root.AddCommand(newRunCommand())
+	root.AddCommand(newRunCommand(), newVersionCommand())
 	root.AddCommand(newInstallCommand(), newStatusCommand(), newUninstallCommand(), newReleaseCommand(), newRBACCommand(), newMigrateCommand(), newArgoCDCommand())
 	return root
 }

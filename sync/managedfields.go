@@ -115,10 +115,12 @@ func keysOf(m map[string]string) map[string]string {
 }
 
 // TransformLocal is the app cluster's cache transform: it keeps of
-// managedFields only what the ownership decisions read. Claims (unstructured
-// objects) keep the spec part of their main-resource entries (cameDown,
-// ownedBy) and, without fields, the status entries that an earlier connector
-// wrote by update (hasLegacyStatus); every other object keeps none.
+// managedFields only what the ownership decisions read. Those ask which
+// spec fields FieldManagerDown alone owns (cameDown, ownedBy): a claim keeps
+// the spec part of its main-resource entries, and of those only the
+// top-level fields FieldManagerDown's entry has (none at all without such an
+// entry), plus, without fields, the status entries that an earlier
+// connector wrote by update (hasLegacyStatus). Every other object keeps none.
 func TransformLocal(obj any) (any, error) {
 	m, ok := obj.(metav1.Object)
 	if !ok {
@@ -128,14 +130,15 @@ func TransformLocal(obj any) (any, error) {
 		m.SetManagedFields(nil)
 		return obj, nil
 	}
+	down := downKeys(m.GetManagedFields())
 	var kept []metav1.ManagedFieldsEntry
 	for _, mf := range m.GetManagedFields() {
 		switch {
 		case mf.Subresource == "status" && mf.Operation == metav1.ManagedFieldsOperationUpdate && legacyStatusManagers.Has(mf.Manager):
 			mf.FieldsV1 = nil
 			kept = append(kept, mf)
-		case mf.Subresource == "":
-			if spec := specFields(mf); spec != nil {
+		case mf.Subresource == "" && len(down) > 0:
+			if spec := specFieldsWithin(mf, down); spec != nil {
 				mf.FieldsV1 = spec
 				kept = append(kept, mf)
 			}
@@ -143,6 +146,54 @@ func TransformLocal(obj any) (any, error) {
 	}
 	m.SetManagedFields(kept)
 	return obj, nil
+}
+
+// downKeys are the top-level spec fields (as "f:name") of FieldManagerDown's
+// main-resource entry.
+func downKeys(entries []metav1.ManagedFieldsEntry) map[string]bool {
+	keys := map[string]bool{}
+	for _, mf := range entries {
+		if mf.Manager != FieldManagerDown || mf.Subresource != "" || mf.FieldsV1 == nil {
+			continue
+		}
+		var f struct {
+			Spec map[string]json.RawMessage `json:"f:spec"`
+		}
+		if json.Unmarshal(mf.FieldsV1.Raw, &f) == nil {
+			for k := range f.Spec {
+				keys[k] = true
+			}
+		}
+	}
+	return keys
+}
+
+// specFieldsWithin returns the f:spec part of an entry, limited to the
+// top-level fields in keys, or nil when nothing is left.
+func specFieldsWithin(mf metav1.ManagedFieldsEntry, keys map[string]bool) *metav1.FieldsV1 {
+	if mf.FieldsV1 == nil {
+		return nil
+	}
+	var f struct {
+		Spec map[string]json.RawMessage `json:"f:spec"`
+	}
+	if json.Unmarshal(mf.FieldsV1.Raw, &f) != nil {
+		return nil
+	}
+	spec := map[string]json.RawMessage{}
+	for k, v := range f.Spec {
+		if keys[k] {
+			spec[k] = v
+		}
+	}
+	if len(spec) == 0 {
+		return nil
+	}
+	raw, err := json.Marshal(map[string]any{"f:spec": spec})
+	if err != nil {
+		return nil
+	}
+	return &metav1.FieldsV1{Raw: raw}
 }
 
 // hasLegacyStatus says whether an earlier connector wrote the claim's status

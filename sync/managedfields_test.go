@@ -65,7 +65,7 @@ func TestDropsUpdateOwned(t *testing.T) {
 		"applied only: the apply removes what it leaves out": {
 			want: obj(nil, map[string]any{}), remote: obj(map[string]string{"a": "1"}, spec(), applied)},
 		"created, same fields, another value": {
-			want: obj(map[string]string{"a": "2"}, map[string]any{"size": "m", "nodes": map[string]any{"count": int64(3)}}),
+			want:   obj(map[string]string{"a": "2"}, map[string]any{"size": "m", "nodes": map[string]any{"count": int64(3)}}),
 			remote: obj(map[string]string{"a": "1"}, spec(), created)},
 		"created, a spec field left out": {
 			want: obj(nil, map[string]any{"size": "s"}), remote: obj(nil, spec(), created), drops: true},
@@ -86,8 +86,9 @@ func TestDropsUpdateOwned(t *testing.T) {
 func TestTransformLocal(t *testing.T) {
 	claim := &unstructured.Unstructured{}
 	claim.SetManagedFields([]metav1.ManagedFieldsEntry{
-		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{}},"f:spec":{"f:size":{}}}`)}},
+		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{}},"f:spec":{"f:size":{},"f:resourceRef":{"f:name":{}}}}`)}},
 		{Manager: FieldManagerDown, Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:resourceRef":{}}}`)}},
+		{Manager: "other", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:size":{}}}`)}},
 		{Manager: "mcp-connector", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{}}`)}},
 		{Manager: FieldManagerStatus, Operation: metav1.ManagedFieldsOperationApply, Subresource: "status", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{}}`)}},
 		{Manager: "mcp-connector", Operation: metav1.ManagedFieldsOperationUpdate, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:finalizers":{}}}`)}},
@@ -96,7 +97,7 @@ func TestTransformLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []metav1.ManagedFieldsEntry{
-		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:size":{}}}`)}},
+		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:resourceRef":{"f:name":{}}}}`)}},
 		{Manager: FieldManagerDown, Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:resourceRef":{}}}`)}},
 		{Manager: "mcp-connector", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status"},
 	}
@@ -106,8 +107,16 @@ func TestTransformLocal(t *testing.T) {
 	if !hasLegacyStatus(claim) {
 		t.Error("hasLegacyStatus after the transform = false, want true")
 	}
-	if diff := cmp.Diff([]string{"resourceRef"}, ownedBy(claim, FieldManagerDown)); diff != "" {
-		t.Errorf("ownedBy after the transform: -want, +got:\n%s", diff)
+	if got := ownedBy(claim, FieldManagerDown); len(got) != 0 {
+		t.Errorf("ownedBy after the transform = %v, want none (kubectl shares resourceRef)", got)
+	}
+	plain := &unstructured.Unstructured{}
+	plain.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:size":{}}}`)}}})
+	if _, err := TransformLocal(plain); err != nil {
+		t.Fatal(err)
+	}
+	if got := plain.GetManagedFields(); got != nil {
+		t.Errorf("a claim with nothing from the control plane keeps managed fields %v, want none", got)
 	}
 	secret := &corev1.Secret{}
 	secret.SetManagedFields(want)

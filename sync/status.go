@@ -244,6 +244,7 @@ func (r *reconciler) justWrote(local *unstructured.Unstructured, status map[stri
 	u := obj.(*unstructured.Unstructured)
 	stale, _, _ := unstructured.NestedSlice(u.Object, "stale")
 	if !slices.Contains(stale, any(local.GetResourceVersion())) {
+		r.justCreated.Delete(statusKey(local)) // the cache shows our write, or a later one
 		return false
 	}
 	wrote, _, _ := unstructured.NestedMap(u.Object, "status")

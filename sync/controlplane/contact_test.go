@@ -26,9 +26,9 @@ func TestContact(t *testing.T) {
 	}{
 		"an answer while armed wakes": {armed: true, rt: fixedRoundTripper{code: http.StatusOK}, wake: true},
 		"a refusal is an answer too":  {armed: true, rt: fixedRoundTripper{code: http.StatusForbidden}, wake: true},
-		"a 503 is no answer":           {armed: true, rt: fixedRoundTripper{code: http.StatusServiceUnavailable}},
-		"no connection is no answer":   {armed: true, rt: fixedRoundTripper{err: errors.New("connection refused")}},
-		"while reachable, nothing":     {rt: fixedRoundTripper{code: http.StatusOK}},
+		"a 503 is no answer":          {armed: true, rt: fixedRoundTripper{code: http.StatusServiceUnavailable}},
+		"no connection is no answer":  {armed: true, rt: fixedRoundTripper{err: errors.New("connection refused")}},
+		"while reachable, nothing":    {rt: fixedRoundTripper{code: http.StatusOK}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -36,7 +36,7 @@ type throughputResult struct {
 	AppReads, AppWrites, CPReads, CPWrites float64
 	// ByMethod is the same, by API server ("app", "cp") and HTTP method.
 	ByMethod map[string]float64 `json:"byMethod,omitempty"`
-	Proc                                   procStats `json:"proc"`
+	Proc     procStats          `json:"proc"`
 }
 
 func (t throughputResult) rate() float64         { return float64(t.Claims) / t.Seconds }

@@ -8,15 +8,14 @@ import (
 	"github.com/mcp-connector/mcp-connector/sync/condition"
 )
 
-// Reasons of the Events on local claims for what the connector did. A change
-// of the ControlPlaneSynced condition raises an Event with the condition's
-// reason (see announced).
+// Reasons of the Events on local claims for what the connector did. Routine
+// success (a remote claim created, a connection Secret copied) raises none:
+// the ControlPlaneSynced condition says it. A change of that condition raises
+// an Event with the condition's reason (see announced).
 const (
-	EventCreated        = "CreatedInControlPlane"
 	EventRecreated      = "RecreatedInControlPlane"
 	EventAdopted        = "Adopted"
 	EventSpecReverted   = "SpecReverted"
-	EventSecretWritten  = "ConnectionSecretWritten"
 	EventDeletingRemote = "DeletingInControlPlane"
 	EventOrphaned       = "Orphaned"
 	EventOrphanedByCRD  = "OrphanedByCRDDeletion"

@@ -69,3 +69,140 @@ func cameDown(local *unstructured.Unstructured) []conflict.Path {
 	spec, _, _ := unstructured.NestedMap(local.Object, "spec")
 	return specOwners(local).Sole(spec, []string{FieldManagerDown})
 }
+
+// ownedByUpdate lists the spec paths that FieldManagerUp owns on obj through
+// an Update entry (a create or merge patch of ours) rather than its apply;
+// has says whether there is such an entry at all.
+func ownedByUpdate(obj *unstructured.Unstructured) (paths []conflict.Path, has bool) {
+	o := conflict.Owners{}
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Manager == FieldManagerUp && mf.Operation == metav1.ManagedFieldsOperationUpdate && mf.Subresource == "" && mf.FieldsV1 != nil {
+			has = true
+			o.Add(mf.Manager, mf.FieldsV1.Raw)
+		}
+	}
+	return o[FieldManagerUp], has
+}
+
+// dropsUpdateOwned says whether applying want to remote would leave out
+// something that an Update entry of ours may own, which the apply alone
+// cannot remove: a spec path of that entry, or a label or annotation of the
+// remote claim (the cache keeps no metadata ownership: any key counts).
+func dropsUpdateOwned(want, remote *unstructured.Unstructured) bool {
+	paths, has := ownedByUpdate(remote)
+	if !has {
+		return false
+	}
+	if !hasAll(keysOf(want.GetLabels()), keysOf(remote.GetLabels())) || !hasAll(keysOf(want.GetAnnotations()), keysOf(remote.GetAnnotations())) {
+		return true
+	}
+	spec, _, _ := unstructured.NestedMap(want.Object, "spec")
+	for _, p := range paths {
+		if _, ok := conflict.Get(spec, p); !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// keysOf maps every key of m to "".
+func keysOf(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k := range m {
+		out[k] = ""
+	}
+	return out
+}
+
+// TransformLocal is the app cluster's cache transform: it keeps of
+// managedFields only what the ownership decisions read. Those ask which
+// spec fields FieldManagerDown alone owns (cameDown, ownedBy): a claim keeps
+// the spec part of its main-resource entries, and of those only the
+// top-level fields FieldManagerDown's entry has (none at all without such an
+// entry), plus, without fields, the status entries that an earlier
+// connector wrote by update (hasLegacyStatus). Every other object keeps none.
+func TransformLocal(obj any) (any, error) {
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return obj, nil
+	}
+	if _, claim := obj.(*unstructured.Unstructured); !claim {
+		m.SetManagedFields(nil)
+		return obj, nil
+	}
+	down := downKeys(m.GetManagedFields())
+	var kept []metav1.ManagedFieldsEntry
+	for _, mf := range m.GetManagedFields() {
+		switch {
+		case mf.Subresource == "status" && mf.Operation == metav1.ManagedFieldsOperationUpdate && legacyStatusManagers.Has(mf.Manager):
+			mf.FieldsV1 = nil
+			kept = append(kept, mf)
+		case mf.Subresource == "" && len(down) > 0:
+			if spec := specFieldsWithin(mf, down); spec != nil {
+				mf.FieldsV1 = spec
+				kept = append(kept, mf)
+			}
+		}
+	}
+	m.SetManagedFields(kept)
+	return obj, nil
+}
+
+// downKeys are the top-level spec fields (as "f:name") of FieldManagerDown's
+// main-resource entry.
+func downKeys(entries []metav1.ManagedFieldsEntry) map[string]bool {
+	keys := map[string]bool{}
+	for _, mf := range entries {
+		if mf.Manager != FieldManagerDown || mf.Subresource != "" || mf.FieldsV1 == nil {
+			continue
+		}
+		var f struct {
+			Spec map[string]json.RawMessage `json:"f:spec"`
+		}
+		if json.Unmarshal(mf.FieldsV1.Raw, &f) == nil {
+			for k := range f.Spec {
+				keys[k] = true
+			}
+		}
+	}
+	return keys
+}
+
+// specFieldsWithin returns the f:spec part of an entry, limited to the
+// top-level fields in keys, or nil when nothing is left.
+func specFieldsWithin(mf metav1.ManagedFieldsEntry, keys map[string]bool) *metav1.FieldsV1 {
+	if mf.FieldsV1 == nil {
+		return nil
+	}
+	var f struct {
+		Spec map[string]json.RawMessage `json:"f:spec"`
+	}
+	if json.Unmarshal(mf.FieldsV1.Raw, &f) != nil {
+		return nil
+	}
+	spec := map[string]json.RawMessage{}
+	for k, v := range f.Spec {
+		if keys[k] {
+			spec[k] = v
+		}
+	}
+	if len(spec) == 0 {
+		return nil
+	}
+	raw, err := json.Marshal(map[string]any{"f:spec": spec})
+	if err != nil {
+		return nil
+	}
+	return &metav1.FieldsV1{Raw: raw}
+}
+
+// hasLegacyStatus says whether an earlier connector wrote the claim's status
+// by update (see ensureStatusOwner).
+func hasLegacyStatus(local *unstructured.Unstructured) bool {
+	for _, mf := range local.GetManagedFields() {
+		if mf.Subresource == "status" && mf.Operation == metav1.ManagedFieldsOperationUpdate && legacyStatusManagers.Has(mf.Manager) {
+			return true
+		}
+	}
+	return false
+}

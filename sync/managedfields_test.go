@@ -45,3 +45,85 @@ func TestTransformControlPlane(t *testing.T) {
 		}
 	}
 }
+
+func TestDropsUpdateOwned(t *testing.T) {
+	obj := func(labels map[string]string, spec map[string]any, entries ...metav1.ManagedFieldsEntry) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+		u.SetLabels(labels)
+		u.SetManagedFields(entries)
+		return u
+	}
+	created := metav1.ManagedFieldsEntry{Manager: FieldManagerUp, Operation: metav1.ManagedFieldsOperationUpdate,
+		FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:size":{},"f:nodes":{"f:count":{}}}}`)}}
+	applied := metav1.ManagedFieldsEntry{Manager: FieldManagerUp, Operation: metav1.ManagedFieldsOperationApply,
+		FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:size":{}}}`)}}
+	spec := func() map[string]any { return map[string]any{"size": "s", "nodes": map[string]any{"count": int64(1)}} }
+	cases := map[string]struct {
+		want, remote *unstructured.Unstructured
+		drops        bool
+	}{
+		"applied only: the apply removes what it leaves out": {
+			want: obj(nil, map[string]any{}), remote: obj(map[string]string{"a": "1"}, spec(), applied)},
+		"created, same fields, another value": {
+			want:   obj(map[string]string{"a": "2"}, map[string]any{"size": "m", "nodes": map[string]any{"count": int64(3)}}),
+			remote: obj(map[string]string{"a": "1"}, spec(), created)},
+		"created, a spec field left out": {
+			want: obj(nil, map[string]any{"size": "s"}), remote: obj(nil, spec(), created), drops: true},
+		"created, a nested spec field left out": {
+			want: obj(nil, map[string]any{"size": "s", "nodes": map[string]any{}}), remote: obj(nil, spec(), created), drops: true},
+		"created, a label left out": {
+			want: obj(nil, spec()), remote: obj(map[string]string{"a": "1"}, spec(), created), drops: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := dropsUpdateOwned(tc.want, tc.remote); got != tc.drops {
+				t.Errorf("dropsUpdateOwned = %v, want %v", got, tc.drops)
+			}
+		})
+	}
+}
+
+func TestTransformLocal(t *testing.T) {
+	claim := &unstructured.Unstructured{}
+	claim.SetManagedFields([]metav1.ManagedFieldsEntry{
+		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{}},"f:spec":{"f:size":{},"f:resourceRef":{"f:name":{}}}}`)}},
+		{Manager: FieldManagerDown, Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:resourceRef":{}}}`)}},
+		{Manager: "other", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:size":{}}}`)}},
+		{Manager: "mcp-connector", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{}}`)}},
+		{Manager: FieldManagerStatus, Operation: metav1.ManagedFieldsOperationApply, Subresource: "status", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{}}`)}},
+		{Manager: "mcp-connector", Operation: metav1.ManagedFieldsOperationUpdate, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:finalizers":{}}}`)}},
+	})
+	if _, err := TransformLocal(claim); err != nil {
+		t.Fatal(err)
+	}
+	want := []metav1.ManagedFieldsEntry{
+		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:resourceRef":{"f:name":{}}}}`)}},
+		{Manager: FieldManagerDown, Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:resourceRef":{}}}`)}},
+		{Manager: "mcp-connector", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status"},
+	}
+	if diff := cmp.Diff(want, claim.GetManagedFields()); diff != "" {
+		t.Errorf("a local claim keeps the spec part of its main-resource entries and the legacy status entries, without fields: -want, +got:\n%s", diff)
+	}
+	if !hasLegacyStatus(claim) {
+		t.Error("hasLegacyStatus after the transform = false, want true")
+	}
+	if got := ownedBy(claim, FieldManagerDown); len(got) != 0 {
+		t.Errorf("ownedBy after the transform = %v, want none (kubectl shares resourceRef)", got)
+	}
+	plain := &unstructured.Unstructured{}
+	plain.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:size":{}}}`)}}})
+	if _, err := TransformLocal(plain); err != nil {
+		t.Fatal(err)
+	}
+	if got := plain.GetManagedFields(); got != nil {
+		t.Errorf("a claim with nothing from the control plane keeps managed fields %v, want none", got)
+	}
+	secret := &corev1.Secret{}
+	secret.SetManagedFields(want)
+	if _, err := TransformLocal(secret); err != nil {
+		t.Fatal(err)
+	}
+	if got := secret.GetManagedFields(); got != nil {
+		t.Errorf("a Secret keeps managed fields %v, want none", got)
+	}
+}

@@ -93,9 +93,8 @@ func (r *reconciler) push(ctx context.Context, local, remote *unstructured.Unstr
 			return nil, err
 		}
 	}
-	if err := r.cl.remoteClient().Apply(ctx, client.ApplyConfigurationFromUnstructured(want),
-		client.FieldOwner(FieldManagerUp), client.ForceOwnership); err != nil {
-		return nil, fmt.Errorf("apply claim %s to control plane: %w", klog.KObj(want), err)
+	if err := r.write(ctx, want, remote, class); err != nil {
+		return nil, err
 	}
 	if len(extra) > 0 {
 		if err := r.removePaths(ctx, want, extra); err != nil {
@@ -104,6 +103,25 @@ func (r *reconciler) push(ctx context.Context, local, remote *unstructured.Unstr
 	}
 	r.recordPush(local, class, state)
 	return want, nil
+}
+
+// write creates the remote claim when the cache has none (create.go), else
+// applies it, first handing over to the apply what a create of ours owns
+// when the apply would leave some of it out.
+func (r *reconciler) write(ctx context.Context, want, remote *unstructured.Unstructured, class conflict.Remote) error {
+	if class == conflict.RemoteAbsent {
+		return r.createRemote(ctx, want)
+	}
+	if class == conflict.RemoteOurs && dropsUpdateOwned(want, remote) {
+		if err := r.upgradeOwnership(ctx, remote); err != nil {
+			return err
+		}
+	}
+	if err := r.cl.remoteClient().Apply(ctx, client.ApplyConfigurationFromUnstructured(want),
+		client.FieldOwner(FieldManagerUp), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply claim %s to control plane: %w", klog.KObj(want), err)
+	}
+	return nil
 }
 
 // removePaths deletes spec fields that server-side apply cannot remove
@@ -124,10 +142,9 @@ func (r *reconciler) removePaths(ctx context.Context, remote *unstructured.Unstr
 }
 
 func (r *reconciler) recordPush(local *unstructured.Unstructured, class conflict.Remote, state conflict.SpecState) {
+	// A routine create raises no Event: the claim's condition says it.
 	switch {
-	case class == conflict.RemoteAbsent:
-		r.event(local, corev1.EventTypeNormal, EventCreated, "Created the remote claim in the control plane")
-	case class != conflict.RemoteOurs:
+	case class != conflict.RemoteOurs && class != conflict.RemoteAbsent:
 		r.event(local, corev1.EventTypeWarning, EventAdopted, "Took over the existing remote claim of this name ("+class.String()+")")
 	case state == conflict.SpecRemoteDrifted:
 		specReverts.WithLabelValues(r.gvk.GroupKind().String()).Inc()

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	gosync "sync"
@@ -55,6 +56,8 @@ type reconciler struct {
 	raceBackoff workqueue.TypedRateLimiter[reconcile.Request]
 	// crash is the test hook of CrashAtEnv (crash.go).
 	crash crashHook
+	// justCreated holds our creates until the cache shows them (create.go).
+	justCreated gosync.Map
 }
 
 func newReconciler(cfg Config, cl Clusters, gvk schema.GroupVersionKind) *reconciler {
@@ -155,7 +158,18 @@ func (r *reconciler) reconcileNormal(ctx context.Context, local *unstructured.Un
 	if !gate.Open {
 		return outcome{status: r.offlineStatus(local, gate), requeueAfter: r.untilStale(gate)}
 	}
-	remote, class, err := r.lookupRemote(ctx, local)
+	out := r.syncClaim(ctx, local, r.lookupCached)
+	if errors.Is(out.err, errNameTaken) { // create-first met an object the cache does not hold (create.go)
+		out = r.syncClaim(ctx, local, r.lookupRemote)
+	}
+	return out
+}
+
+// syncClaim pushes the claim and pulls the control plane's side, finding the
+// remote claim with lookup.
+func (r *reconciler) syncClaim(ctx context.Context, local *unstructured.Unstructured,
+	lookup func(context.Context, *unstructured.Unstructured) (*unstructured.Unstructured, conflict.Remote, error)) outcome {
+	remote, class, err := lookup(ctx, local)
 	if err != nil {
 		c := readFailed(err, condition.ReasonUnreachable, "the remote claim")
 		return outcome{status: r.keptStatus(local, c), err: err}
@@ -317,10 +331,7 @@ func (r *reconciler) lookupRemote(ctx context.Context, local *unstructured.Unstr
 	case err != nil:
 		return nil, 0, fmt.Errorf("read remote claim %s: %w", key, err)
 	}
-	want := r.origin(local)
-	class := conflict.ClassifyRemote(true, remote.GetLabels(), remote.GetAnnotations(), want)
-	class = conflict.ClassifyImport(class, string(remote.GetUID()), remote.GetAnnotations(), want, local.GetAnnotations()[conflict.AnnotationImportedFrom])
-	return remote, class, nil
+	return remote, r.classify(local, remote), nil
 }
 
 func (r *reconciler) origin(local *unstructured.Unstructured) conflict.Origin {

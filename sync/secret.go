@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 
@@ -9,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -41,7 +43,17 @@ func (r *reconciler) pullSecret(ctx context.Context, local, remote *unstructured
 	if owner := metav1.GetControllerOf(src); owner == nil || owner.UID != remote.GetUID() {
 		return nil, nil // not the remote claim's own Secret: never copied
 	}
-	dst, class, err := r.localSecret(ctx, local.GetNamespace(), name, local.GetUID())
+	c, err := r.copySecret(ctx, local, src, name, r.cachedSecret)
+	if errors.Is(err, errNameTaken) { // created first; the name is taken: read it and decide again
+		c, err = r.copySecret(ctx, local, src, name, r.localSecret)
+	}
+	return c, err
+}
+
+// copySecret writes the copy unless the target, found with lookup, is not ours.
+func (r *reconciler) copySecret(ctx context.Context, local *unstructured.Unstructured, src *corev1.Secret, name string,
+	lookup func(context.Context, string, string, types.UID) (*corev1.Secret, conflict.Local, error)) (*metav1.Condition, error) {
+	dst, class, err := lookup(ctx, local.GetNamespace(), name, local.GetUID())
 	if err != nil {
 		c := readFailed(err, condition.ReasonSecretFailed, "the Secret "+name+" in this namespace")
 		return &c, nil
@@ -51,13 +63,35 @@ func (r *reconciler) pullSecret(ctx context.Context, local, remote *unstructured
 		return &c, nil
 	}
 	if err := r.writeSecret(ctx, local, src, dst, name); err != nil {
-		if lostRace(err) {
+		if lostRace(err) || errors.Is(err, errNameTaken) {
 			return nil, err
 		}
 		c := falseCondition(condition.ReasonSecretFailed, err.Error())
 		return &c, nil
 	}
 	return nil, nil
+}
+
+// cachedSecret reads the target Secret from the cache (our Secrets only),
+// else among our fresh creates; a miss counts as absent, to be confirmed by
+// a create-first write (errNameTaken sends the pass to localSecret).
+func (r *reconciler) cachedSecret(ctx context.Context, ns, name string, owner types.UID) (*corev1.Secret, conflict.Local, error) {
+	s := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: ns, Name: name}
+	err := cacheGet(ctx, r.cl.localClient(), key, s)
+	switch {
+	case err == nil:
+		r.justCreated.Delete(secretKey(key))
+	case !apierrors.IsNotFound(err):
+		return nil, 0, fmt.Errorf("read secret %s: %w", key, err)
+	default:
+		obj, ok := r.recalled(secretKey(key))
+		if !ok {
+			return nil, conflict.LocalAbsent, nil
+		}
+		s = obj.(*corev1.Secret)
+	}
+	return s, conflict.ClassifySecret(true, s.Labels, s.OwnerReferences, owner), nil
 }
 
 // localSecret reads the target Secret: from the cache (our Secrets only),
@@ -91,9 +125,12 @@ func (r *reconciler) writeSecret(ctx context.Context, local *unstructured.Unstru
 	switch {
 	case dst == nil:
 		if err := c.Create(ctx, want); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("create secret %s: %w: %w", klog.KObj(want), errNameTaken, err)
+			}
 			return fmt.Errorf("create secret %s: %w", klog.KObj(want), err)
 		}
-		r.event(local, corev1.EventTypeNormal, EventSecretWritten, "Copied the connection details into Secret "+name)
+		r.rememberCreated(secretKey(client.ObjectKeyFromObject(want)), want.DeepCopy())
 	case dst.Type != want.Type:
 		// The type of a Secret cannot change: replace it.
 		uid := dst.UID // only the Secret read above, never one put there meanwhile
@@ -117,3 +154,11 @@ func (r *reconciler) writeSecret(ctx context.Context, local *unstructured.Unstru
 }
 
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+// ConnectionSecretType is the type of the connection Secrets Crossplane
+// writes for claims.
+const ConnectionSecretType = "connection.crossplane.io/v1alpha1"
+
+// ConnectionSecretSelector limits the control-plane cache of Secrets to
+// connection Secrets: the namespace's other Secrets are never copied.
+var ConnectionSecretSelector = fields.OneTermEqualSelector("type", ConnectionSecretType)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -83,8 +84,21 @@ func (r *reconciler) keptStatus(local *unstructured.Unstructured, c metav1.Condi
 // conditions turn Unknown, so that health checks stop reporting old news; at
 // once when the control-plane namespace was deleted (there is nothing left
 // to be in step with).
+//
+// A blip is not written at all: for the first unreachableGrace of an outage
+// the status stays as it is (nil), so that a control plane that comes and
+// goes does not rewrite every claim twice. Later the condition's message is
+// kept while its reason holds (the error text of each probe differs), so
+// that an outage writes each claim once, and once more at the stale period.
 func (r *reconciler) offlineStatus(local *unstructured.Unstructured, gate controlplane.GateState) map[string]any {
-	status := r.keptStatus(local, falseCondition(gate.Reason, gate.Message))
+	if blip(gate, r.now()) {
+		return nil
+	}
+	msg := gate.Message
+	if old := findCondition(local, condition.Type); old != nil && old.Reason == gate.Reason && old.Status == metav1.ConditionFalse {
+		msg = old.Message
+	}
+	status := r.keptStatus(local, falseCondition(gate.Reason, msg))
 	reason, msg, since := condition.ReasonUnreachable,
 		"last known state is stale: the control plane has been unreachable for longer than the stale period", gate.Since.Add(r.cfg.StalePeriod)
 	switch {
@@ -107,9 +121,22 @@ func (r *reconciler) offlineStatus(local *unstructured.Unstructured, gate contro
 	return status
 }
 
+// unreachableGrace is how long the control plane may not answer before the
+// claims say so: shorter outages write nothing (the Connection reports them).
+const unreachableGrace = 5 * time.Second
+
+// blip says whether the gate is closed only because the control plane has
+// not answered, for less than unreachableGrace.
+func blip(gate controlplane.GateState, now time.Time) bool {
+	return !gate.Open && !gate.Reachable && gate.Reason == condition.ReasonUnreachable && now.Sub(gate.Since) < unreachableGrace
+}
+
 // untilStale is how long until the copied conditions of a claim turn stale
 // during this outage; 0 when that is not pending.
 func (r *reconciler) untilStale(gate controlplane.GateState) time.Duration {
+	if blip(gate, r.now()) {
+		return unreachableGrace - r.now().Sub(gate.Since)
+	}
 	if gate.Reachable || r.cfg.StalePeriod <= 0 {
 		return 0
 	}
@@ -170,7 +197,7 @@ func findCondition(obj *unstructured.Unstructured, typ string) *metav1.Condition
 // needs no status.
 func (r *reconciler) writeStatus(ctx context.Context, local *unstructured.Unstructured, status map[string]any) error {
 	old, _, _ := unstructured.NestedMap(local.Object, "status")
-	if status == nil || sameStatus(old, status) {
+	if status == nil || sameStatus(old, status) || r.justWrote(local, status) {
 		return nil
 	}
 	log.FromContext(ctx).V(1).Info("Writing local status", "old", old, "new", status)
@@ -179,6 +206,7 @@ func (r *reconciler) writeStatus(ctx context.Context, local *unstructured.Unstru
 		client.FieldOwner(FieldManagerStatus), client.ForceOwnership); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("apply status of claim %s: %w", klog.KObj(local), err))
 	}
+	r.rememberStatus(local, u, status)
 	localWrites.WithLabelValues(r.gvk.GroupKind().String(), "status").Inc()
 	before, after := findCondition(local, condition.Type), findCondition(u, condition.Type)
 	r.announce(local, before, after)
@@ -186,6 +214,58 @@ func (r *reconciler) writeStatus(ctx context.Context, local *unstructured.Unstru
 		r.claimChanged()
 	}
 	return nil
+}
+
+// rememberStatus records the status just written (the apply's answer is
+// written) together with the versions of the claim that it supersedes: the
+// one it was computed from and those our earlier writes made. The next pass
+// may run on a cache that does not show this write yet (a watch event of an
+// earlier write of ours starts it); justWrote keeps it from writing again.
+func (r *reconciler) rememberStatus(local, written *unstructured.Unstructured, status map[string]any) {
+	stale := []any{local.GetResourceVersion()}
+	if obj, ok := r.recalled(statusKey(local)); ok {
+		prev := obj.(*unstructured.Unstructured)
+		older, _, _ := unstructured.NestedSlice(prev.Object, "stale")
+		stale = append(append(stale, prev.GetResourceVersion()), older...)
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"status": status, "stale": stale[:min(len(stale), 8)]}}
+	u.SetResourceVersion(written.GetResourceVersion())
+	r.rememberCreated(statusKey(local), u)
+}
+
+// justWrote says whether status is what we last wrote and the claim, as the
+// cache has it, is a version that write superseded: the cache has not caught
+// up with our write yet.
+func (r *reconciler) justWrote(local *unstructured.Unstructured, status map[string]any) bool {
+	obj, ok := r.recalled(statusKey(local))
+	if !ok {
+		return false
+	}
+	u := obj.(*unstructured.Unstructured)
+	stale, _, _ := unstructured.NestedSlice(u.Object, "stale")
+	if !slices.Contains(stale, any(local.GetResourceVersion())) {
+		r.justCreated.Delete(statusKey(local)) // the cache shows our write, or a later one
+		return false
+	}
+	wrote, _, _ := unstructured.NestedMap(u.Object, "status")
+	// The pass saw the claim without our write: our condition's transition
+	// time is its own now.
+	return sameStatus(withoutOurTransition(wrote), withoutOurTransition(status))
+}
+
+func statusKey(local *unstructured.Unstructured) string { return "status/" + string(local.GetUID()) }
+
+// withoutOurTransition is a copy of status without the transition time of
+// our condition.
+func withoutOurTransition(status map[string]any) map[string]any {
+	out := normalize(status)
+	conds, _ := out["conditions"].([]any)
+	for _, raw := range conds {
+		if m, ok := raw.(map[string]any); ok && m["type"] == condition.Type {
+			delete(m, "lastTransitionTime")
+		}
+	}
+	return out
 }
 
 // legacyStatusManagers wrote claim status by update before it was applied:
@@ -198,7 +278,17 @@ var legacyStatusManagers = sets.New(FieldManagerUp)
 // fields its manager owns). A claim whose status was applied has nothing to
 // hand over, and costs no request. The patch carries the resourceVersion: a
 // concurrent write makes it a lost race.
+//
+// The cache keeps only part of managedFields (TransformLocal): the patch is
+// computed from a live read, made only when the cached claim shows an entry
+// to hand over.
 func (r *reconciler) ensureStatusOwner(ctx context.Context, local *unstructured.Unstructured) error {
+	if !hasLegacyStatus(local) {
+		return nil
+	}
+	if err := r.cl.Local.GetAPIReader().Get(ctx, client.ObjectKeyFromObject(local), local); err != nil {
+		return fmt.Errorf("read claim %s: %w", klog.KObj(local), err)
+	}
 	patch, err := csaupgrade.UpgradeManagedFieldsPatch(local, legacyStatusManagers, FieldManagerStatus, csaupgrade.Subresource("status"))
 	if err != nil {
 		return fmt.Errorf("compute status ownership of %s: %w", klog.KObj(local), err)

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/mcp-connector/mcp-connector/sync/condition"
+	"github.com/mcp-connector/mcp-connector/sync/controlplane"
 )
 
 func TestMapGeneration(t *testing.T) {
@@ -80,5 +81,42 @@ func TestSameStatus(t *testing.T) {
 				t.Errorf("%s\nsameStatus: -want, +got:\n%s", tc.reason, diff)
 			}
 		})
+	}
+}
+
+func TestBlip(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	unreachable := controlplane.GateState{Reason: condition.ReasonUnreachable, Since: now.Add(-time.Second)}
+	cases := map[string]struct {
+		reason string
+		gate   controlplane.GateState
+		want   bool
+	}{
+		"Fresh":     {reason: "An outage shorter than the grace writes nothing.", gate: unreachable, want: true},
+		"Long":      {reason: "After the grace the claims say so.", gate: controlplane.GateState{Reason: condition.ReasonUnreachable, Since: now.Add(-unreachableGrace)}},
+		"Answering": {reason: "A control plane that answers no is not a blip.", gate: controlplane.GateState{Reachable: true, Reason: condition.ReasonNamespaceHeld, Since: now}},
+		"Starting":  {reason: "Before the first probe the claims say so at once.", gate: controlplane.GateState{Reason: condition.ReasonStarting, Since: now}},
+		"Open":      {reason: "An open gate is no outage.", gate: controlplane.GateState{Open: true, Reachable: true, Reason: condition.ReasonReady, Since: now}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := blip(tc.gate, now); got != tc.want {
+				t.Errorf("%s\nblip(...) = %v, want %v", tc.reason, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOfflineStatusKeepsMessage(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := &reconciler{now: func() time.Time { return now }, cfg: Config{StalePeriod: time.Hour}}
+	local := &unstructured.Unstructured{Object: map[string]any{"status": map[string]any{"conditions": []any{
+		map[string]any{"type": condition.Type, "status": "False", "reason": condition.ReasonUnreachable, "message": "control plane unreachable: first error",
+			"lastTransitionTime": "2025-12-31T23:59:00Z"},
+	}}}}
+	gate := controlplane.GateState{Reason: condition.ReasonUnreachable, Message: "control plane unreachable: another error", Since: now.Add(-time.Minute)}
+	c := findCondition(&unstructured.Unstructured{Object: map[string]any{"status": r.offlineStatus(local, gate)}}, condition.Type)
+	if c == nil || c.Message != "control plane unreachable: first error" {
+		t.Errorf("our condition during one outage = %+v, want the message it had (no rewrite for another error text)", c)
 	}
 }

@@ -54,7 +54,10 @@ type Monitor struct {
 	Interval time.Duration
 	// MaxBackoff caps the wait between probes while it does not.
 	MaxBackoff time.Duration
-	Now        func() time.Time
+	// Contact, if set, ends that wait as soon as any request to the control
+	// plane gets an answer.
+	Contact *Contact
+	Now     func() time.Time
 
 	// known is the local record as last read or written.
 	known *Record
@@ -81,16 +84,30 @@ func (m *Monitor) Start(ctx context.Context) error {
 		wait := m.Interval
 		if s.Reachable {
 			bo.Reset()
+			m.contact(false)
 		} else {
 			wait = bo.NextBackOff()
+			m.contact(true)
 		}
 		logTransition(ctx, before, s, m.Namespace, wait)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-m.Lease.Changed():
+		case <-m.Contact.woken():
 		case <-time.After(wait):
 		}
+	}
+}
+
+// contact arms the Contact while the control plane is unreachable.
+func (m *Monitor) contact(arm bool) {
+	switch {
+	case m.Contact == nil:
+	case arm:
+		m.Contact.arm()
+	default:
+		m.Contact.disarm()
 	}
 }
 

@@ -278,3 +278,15 @@ func (a requests) split(host string) (reads, writes float64) {
 	}
 	return reads, writes
 }
+
+// byMethod flattens the counts of the two API servers into "app PATCH",
+// "cp POST" and so on.
+func (a requests) byMethod(appHost, cpHost string) map[string]float64 {
+	out := map[string]float64{}
+	for side, host := range map[string]string{"app": appHost, "cp": cpHost} {
+		for m, v := range a[host] {
+			out[side+" "+m] += v
+		}
+	}
+	return out
+}

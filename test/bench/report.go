@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"time"
 )
@@ -124,12 +125,12 @@ func requestsSection(p printer, r *Results) {
 	p("")
 	p("From the connector's client-go metrics (`rest_client_requests_total`, by API server; reads are GET, LIST and WATCH). The baseline makes one write per claim, in the control plane. Cold start includes the connector's own start; during creation does not.")
 	p("")
-	p("| claims | mode | app reads | app writes | control-plane reads | control-plane writes | total | baseline | ratio |")
-	p("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+	p("| claims | mode | app reads | app writes | control-plane reads | control-plane writes | total | baseline | ratio | by method, per claim |")
+	p("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, t := range r.Throughput {
 		n := float64(t.Claims)
 		total := (t.AppReads + t.AppWrites + t.CPReads + t.CPWrites) / n
-		p("| %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | 1 | %.2f× |", t.Claims, t.Mode, t.AppReads/n, t.AppWrites/n, t.CPReads/n, t.CPWrites/n, total, total)
+		p("| %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | 1 | %.2f× | %s |", t.Claims, t.Mode, t.AppReads/n, t.AppWrites/n, t.CPReads/n, t.CPWrites/n, total, total, perMethod(t.ByMethod, n))
 	}
 	p("")
 }
@@ -166,10 +167,10 @@ func memorySection(p printer, r *Results) {
 	}
 	p("## Memory and CPU of the connector process")
 	p("")
-	p("Peak RSS is VmHWM of /proc/<pid>/status; CPU is user + system time of /proc/<pid>/stat, from the process's start until every claim was in sync.")
+	p("Peak RSS is VmHWM of /proc/<pid>/status; CPU is user + system time of /proc/<pid>/stat, from the process's start until every claim was in sync and, after that, the bench (playing Crossplane) had written a connection Secret for every claim in the control plane and the connector had copied each one into the app cluster (the Secrets column: from the first write to the last copy).")
 	p("")
-	p("| claims | mode | peak RSS | per claim | CPU | per claim | goal (≤ %.0f KiB a claim at 10k) |", goalKiBPerClaim)
-	p("|---:|---|---:|---:|---:|---:|---|")
+	p("| claims | mode | peak RSS | per claim | CPU | per claim | Secrets copied in | goal (≤ %.0f KiB a claim at 10k) |", goalKiBPerClaim)
+	p("|---:|---|---:|---:|---:|---:|---:|---|")
 	for _, t := range r.Throughput {
 		n := float64(t.Claims)
 		kib := float64(t.Proc.PeakRSS) / 1024 / n
@@ -177,8 +178,8 @@ func memorySection(p printer, r *Results) {
 		if t.Claims >= 10000 {
 			goal = verdict(kib <= goalKiBPerClaim)
 		}
-		p("| %d | %s | %.0f MiB | %.1f KiB | %.1f s | %.2f ms | %s |", t.Claims, t.Mode, float64(t.Proc.PeakRSS)/(1<<20), kib,
-			t.Proc.CPU.Seconds(), t.Proc.CPU.Seconds()*1000/n, goal)
+		p("| %d | %s | %.0f MiB | %.1f KiB | %.1f s | %.2f ms | %.1f s | %s |", t.Claims, t.Mode, float64(t.Proc.PeakRSS)/(1<<20), kib,
+			t.Proc.CPU.Seconds(), t.Proc.CPU.Seconds()*1000/n, t.SecretSeconds, goal)
 	}
 	p("")
 }
@@ -222,4 +223,21 @@ func profileSection(p printer, r *Results) {
 		p("```")
 		p("")
 	}
+}
+
+// perMethod lists the requests per claim by API server and method, e.g.
+// "app PATCH 2.00, cp POST 1.00"; GET includes LIST and WATCH.
+func perMethod(m map[string]float64, n float64) string {
+	keys := make([]string, 0, len(m))
+	for k, v := range m {
+		if v/n >= 0.005 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %.2f", k, m[k]/n)
+	}
+	return orDash(strings.Join(parts, ", "))
 }

@@ -28,9 +28,15 @@ type throughputResult struct {
 	// BaselineSeconds is the bare client creating the same number of remote
 	// objects, from its first create until the last is seen.
 	BaselineSeconds float64 `json:"baselineSeconds"`
-	// Requests made by the connector during the run, by API server.
+	// SecretSeconds is from the first connection Secret written in the
+	// control plane until the connector copied the last one.
+	SecretSeconds float64 `json:"secretSeconds"`
+	// Requests made by the connector during the run, by API server, until
+	// every claim was in sync (before the Secrets).
 	AppReads, AppWrites, CPReads, CPWrites float64
-	Proc                                   procStats `json:"proc"`
+	// ByMethod is the same, by API server ("app", "cp") and HTTP method.
+	ByMethod map[string]float64 `json:"byMethod,omitempty"`
+	Proc     procStats          `json:"proc"`
 }
 
 func (t throughputResult) rate() float64         { return float64(t.Claims) / t.Seconds }
@@ -63,6 +69,9 @@ func (b *bench) throughputWorld(ctx context.Context) (*world, *tracker, error) {
 	err = w.createLocalNamespaces(ctx, namespaces("bench", localNamespaces))
 	if err == nil {
 		err = tr.watch(ctx, w.cpDyn, "", claimGVRs()...)
+	}
+	if err == nil {
+		err = tr.watch(ctx, w.appDyn, "", secretsGVR)
 	}
 	if err != nil {
 		tr.stop()
@@ -190,7 +199,7 @@ func (b *bench) coldStart(ctx context.Context, n int, largest bool) error {
 	if largest && b.o.Profile {
 		prof = startProfiler(conn.pprofAddr, b.o.Out, name)
 	}
-	if err := b.waitSync(ctx, conn, remote, synced, n, conn.started, &res); err != nil {
+	if err := b.waitSync(ctx, w, tr, conn, claims, remote, synced, conn.started, &res); err != nil {
 		return err
 	}
 	if prof != nil {
@@ -206,7 +215,8 @@ func (b *bench) coldStart(ctx context.Context, n int, largest bool) error {
 
 // waitSync waits for both counters, then records the connector's requests
 // and process figures into res.
-func (b *bench) waitSync(ctx context.Context, conn *connector, remote, synced *multiCounter, n int, start time.Time, res *throughputResult) error {
+func (b *bench) waitSync(ctx context.Context, w *world, tr *tracker, conn *connector, claims []claimRef, remote, synced *multiCounter, start time.Time, res *throughputResult) error {
+	n := len(claims)
 	last, err := remote.wait(ctx, syncTimeout(n), conn.alive)
 	if err != nil {
 		return fmt.Errorf("remote claims: %w", err)
@@ -223,6 +233,12 @@ func (b *bench) waitSync(ctx context.Context, conn *connector, remote, synced *m
 	}
 	res.AppReads, res.AppWrites = req.split(conn.appHost)
 	res.CPReads, res.CPWrites = req.split(conn.cpHost)
+	res.ByMethod = req.byMethod(conn.appHost, conn.cpHost)
+	secrets, err := b.connectionSecrets(ctx, w, tr, claims, conn.alive)
+	if err != nil {
+		return err
+	}
+	res.SecretSeconds = secrets.Seconds()
 	if res.Proc, err = readProcStats(conn.pid()); err != nil {
 		return err
 	}
@@ -261,7 +277,7 @@ func (b *bench) duringCreation(ctx context.Context, n int, first bool) error {
 		return err
 	}
 	res.CreateSeconds = time.Since(start).Seconds()
-	if err := b.waitSync(ctx, conn, remote, synced, n, start, &res); err != nil {
+	if err := b.waitSync(ctx, w, tr, conn, claims, remote, synced, start, &res); err != nil {
 		return err
 	}
 	b.subtractStartup(conn, before, &res)
@@ -281,4 +297,7 @@ func (b *bench) subtractStartup(conn *connector, before requests, res *throughpu
 	res.AppWrites -= aw
 	res.CPReads -= cr
 	res.CPWrites -= cw
+	for k, v := range before.byMethod(conn.appHost, conn.cpHost) {
+		res.ByMethod[k] -= v
+	}
 }

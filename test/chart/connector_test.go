@@ -219,18 +219,6 @@ func claimRoundTrip(t *testing.T, c client.Client) {
 		}
 		return nil
 	})
-	harness.Eventually(t, waitTimeout, func() error {
-		events := &corev1.EventList{}
-		if err := c.List(ctx, events, client.InNamespace(ns)); err != nil {
-			return err
-		}
-		for _, e := range events.Items {
-			if e.InvolvedObject.Name == "chart" && e.Reason == "CreatedInControlPlane" {
-				return nil
-			}
-		}
-		return fmt.Errorf("no CreatedInControlPlane Event for the claim among %d Events", len(events.Items))
-	})
 	if err := c.Delete(ctx, claim); err != nil {
 		t.Fatal(err)
 	}

@@ -156,6 +156,16 @@ func checkPodSecurity(t *testing.T, d *appsv1.Deployment) {
 	if env == nil || env.ValueFrom == nil || env.ValueFrom.FieldRef == nil || env.ValueFrom.FieldRef.FieldPath != "metadata.namespace" {
 		t.Errorf("POD_NAMESPACE = %+v, want it from the downward API (metadata.namespace)", env)
 	}
+	var limit *corev1.EnvVar
+	for i, e := range pod.Containers[0].Env {
+		if e.Name == "GOMEMLIMIT" {
+			limit = &pod.Containers[0].Env[i]
+		}
+	}
+	if limit == nil || limit.ValueFrom == nil || limit.ValueFrom.ResourceFieldRef == nil ||
+		limit.ValueFrom.ResourceFieldRef.Resource != "limits.memory" || limit.ValueFrom.ResourceFieldRef.ContainerName != pod.Containers[0].Name {
+		t.Errorf("GOMEMLIMIT = %+v, want it from the container's memory limit (resourceFieldRef limits.memory)", limit)
+	}
 }
 
 // checkProbesAndPorts asserts that the probes hit the port the health flag

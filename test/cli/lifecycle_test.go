@@ -120,7 +120,10 @@ func install(t *testing.T, releaseNS, cpNS, release, nsLine string, extraArgs ..
 	t.Helper()
 	cmd := startCLI(t, append([]string{"install", "ctp1", cpNS, "-n", releaseNS,
 		"--control-plane-kubeconfig=" + world.ControlPlane.Kubeconfig,
-		"--set", "rbac.claimAPIGroups[0]=" + harness.ExampleGroup, "--timeout=3m"}, extraArgs...)...)
+		// The example claim API's group, and the group of Crossplane v2's
+		// example XRs (served only when the world is on v2).
+		"--set", "rbac.claimAPIGroups[0]=" + harness.ExampleGroup, "--set", "rbac.claimAPIGroups[1]=" + harness.V2Group,
+		"--timeout=3m"}, extraArgs...)...)
 	proc := runDeployment(t, releaseNS, release)
 	out := cmd.Wait(t)
 	checkOutput(t, out, nsLine, "Installed Helm release "+release,

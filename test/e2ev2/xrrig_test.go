@@ -184,21 +184,12 @@ func reason(typ, want string) func(*unstructured.Unstructured) error {
 }
 
 // writes counts the connector's write requests, less the renewals of the
-// cluster-id Lease (as test/e2e's steady-state test does).
+// cluster-id Lease (harness.Writes, as test/e2e's steady-state test).
 func writes(t *testing.T, c *harness.Connector) float64 {
 	t.Helper()
-	text, err := c.Scrape()
+	n, err := harness.Writes(c)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var n float64
-	for _, m := range []string{`method="POST"`, `method="PUT"`, `method="PATCH"`, `method="DELETE"`} {
-		v, _ := harness.MetricSum(text, "rest_client_requests_total", m)
-		n += v
-	}
-	for _, verb := range []string{`verb="create"`, `verb="update"`} {
-		v, _ := harness.MetricSum(text, "mcp_connector_control_plane_lease_requests_total", verb)
-		n -= v
 	}
 	return n
 }

@@ -46,3 +46,43 @@ func MetricSum(text, name string, match ...string) (float64, bool) {
 	}
 	return sum, found
 }
+
+// Writes is the number of write requests (POST, PUT, PATCH, DELETE) the
+// connector made, less the requests for its cluster-id Lease in the control
+// plane (a heartbeat, not a write of claims: docs/offline.md gives its cost).
+// The Lease's counter is bumped just after client-go counts the request, so
+// one scrape may fall between the two: Writes scrapes until two scrapes in a
+// row agree (a Lease renewal every few seconds cannot split both).
+func Writes(c *Connector) (float64, error) {
+	count := func() (float64, error) {
+		text, err := c.Scrape()
+		if err != nil {
+			return 0, err
+		}
+		var n float64
+		for _, m := range []string{`method="POST"`, `method="PUT"`, `method="PATCH"`, `method="DELETE"`} {
+			v, _ := MetricSum(text, "rest_client_requests_total", m)
+			n += v
+		}
+		for _, verb := range []string{`verb="create"`, `verb="update"`} {
+			v, _ := MetricSum(text, "mcp_connector_control_plane_lease_requests_total", verb)
+			n -= v
+		}
+		return n, nil
+	}
+	last, err := count()
+	if err != nil {
+		return 0, err
+	}
+	for range 5 {
+		n, err := count()
+		if err != nil {
+			return 0, err
+		}
+		if n == last {
+			return n, nil
+		}
+		last = n
+	}
+	return last, nil
+}

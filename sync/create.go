@@ -67,7 +67,7 @@ func secretKey(key types.NamespacedName) string { return "secret/" + key.String(
 // (errNameTaken sends the pass to lookupRemote). An orphaned remote claim
 // carries no cluster-id label and is never cached: it is found that way too.
 func (r *reconciler) lookupCached(ctx context.Context, local *unstructured.Unstructured) (*unstructured.Unstructured, conflict.Remote, error) {
-	key := types.NamespacedName{Namespace: r.cfg.Namespace, Name: RemoteName(r.cfg.ClusterID, local.GetNamespace(), local.GetName())}
+	key := types.NamespacedName{Namespace: r.cfg.Namespace, Name: RemoteNameOf(r.cfg.ClusterID, local)}
 	remote := r.newRemote()
 	err := cacheGet(ctx, r.cl.remoteClient(), key, remote)
 	switch {

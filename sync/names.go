@@ -17,9 +17,9 @@ import (
 // name that is another claim's is refused.
 const AnnotationRemoteName = "mcp-connector.io/remote-name"
 
-// remoteNameOf is the name of a local claim's remote claim: the one its
+// RemoteNameOf is the name of a local claim's remote claim: the one its
 // AnnotationRemoteName records, if valid, else RemoteName's.
-func remoteNameOf(clusterID string, local metav1.Object) string {
+func RemoteNameOf(clusterID string, local metav1.Object) string {
 	if n := local.GetAnnotations()[AnnotationRemoteName]; n != "" && len(n) <= MaxRemoteNameLength && len(validation.IsDNS1123Label(n)) == 0 {
 		return n
 	}

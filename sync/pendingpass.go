@@ -52,6 +52,7 @@ func orphanLaterAllowed(local *unstructured.Unstructured, gate controlplane.Gate
 // claim is marked orphaned when the control plane answers (settlePending).
 func (r *reconciler) orphanLater(ctx context.Context, local *unstructured.Unstructured, gate controlplane.GateState) error {
 	p := NewPendingOrphan(r.cfg, r.gvk, local.GetNamespace(), local.GetName(), local.GetUID(), r.now(), gate.Reason+": "+gate.Message)
+	p.Name = RemoteNameOf(r.cfg.ClusterID, local) // a migrated claim keeps the name it was found under
 	if err := r.pendingStore().Add(ctx, p); err != nil {
 		return err
 	}

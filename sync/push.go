@@ -35,7 +35,7 @@ func (r *reconciler) desiredRemote(local, remote *unstructured.Unstructured) *un
 
 	u := r.newRemote()
 	u.SetNamespace(r.cfg.Namespace)
-	u.SetName(remoteNameOf(r.cfg.ClusterID, local))
+	u.SetName(RemoteNameOf(r.cfg.ClusterID, local))
 	u.SetLabels(labels)
 	u.SetAnnotations(annotations)
 	u.Object["spec"] = up

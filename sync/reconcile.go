@@ -319,7 +319,7 @@ func (r *reconciler) claimChanged() {
 // orphaned remote claim that this local claim is the unfinished import
 // copy of counts as ours (conflict.ClassifyImport).
 func (r *reconciler) lookupRemote(ctx context.Context, local *unstructured.Unstructured) (*unstructured.Unstructured, conflict.Remote, error) {
-	key := types.NamespacedName{Namespace: r.cfg.Namespace, Name: remoteNameOf(r.cfg.ClusterID, local)}
+	key := types.NamespacedName{Namespace: r.cfg.Namespace, Name: RemoteNameOf(r.cfg.ClusterID, local)}
 	remote := r.newRemote()
 	err := cacheGet(ctx, r.cl.remoteClient(), key, remote)
 	if apierrors.IsNotFound(err) {

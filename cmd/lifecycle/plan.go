@@ -59,7 +59,7 @@ func addLocalSecretNames(secrets map[string]string, clusterID string, locals []u
 	for i := range locals {
 		c := &locals[i]
 		if name, _, _ := unstructured.NestedString(c.Object, "spec", "writeConnectionSecretToRef", "name"); name != "" {
-			secrets[sync.RemoteName(clusterID, c.GetNamespace(), c.GetName())] = name
+			secrets[sync.RemoteNameOf(clusterID, c)] = name
 		}
 	}
 }

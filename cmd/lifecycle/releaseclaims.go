@@ -116,6 +116,7 @@ func releaseOne(ctx context.Context, app client.Client, store sync.PendingStore,
 		return fmt.Errorf("annotate claim %s with %s=%s: %w", key, conflict.AnnotationDeletionPolicy, conflict.DeletionPolicyOrphan, err)
 	}
 	p := sync.NewPendingOrphan(cfg, s.gvk, s.local.GetNamespace(), s.local.GetName(), s.local.GetUID(), time.Now(), "released with mcp-connector release")
+	p.Name = sync.RemoteNameOf(cfg.ClusterID, s.local) // a migrated claim keeps the name it was found under
 	if err := store.Add(ctx, p); err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func stuckClaims(gvk schema.GroupVersionKind, items []unstructured.Unstructured,
 		}
 		reason := condition.SyncedReason(c)
 		out = append(out, stuckClaim{
-			gvk: gvk, local: c, remote: sync.RemoteName(clusterID, c.GetNamespace(), c.GetName()),
+			gvk: gvk, local: c, remote: sync.RemoteNameOf(clusterID, c),
 			deleteAsk: reason == condition.ReasonDeleting || reason == condition.ReasonRemoteDeleting,
 		})
 	}

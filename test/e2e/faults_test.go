@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,33 +58,9 @@ type faultRig struct {
 // creates the namespaces on both sides. Connectors are started with start.
 func newFaultRig(t *testing.T, extraArgs ...string) *faultRig {
 	t.Helper()
-	ctx := context.Background()
-	app, err := harness.StartEnv(ctx, "faults-app", harness.EnvOptions{})
-	if err != nil {
-		t.Fatalf("start an app cluster: %v", err)
-	}
-	t.Cleanup(func() { _ = app.Stop() })
-	cpURL, err := url.Parse(world.ControlPlane.Config.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := harness.StartFaultProxy(cpURL.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = proxy.Close() })
-	dir := t.TempDir()
-	kubeconfig := filepath.Join(dir, "control-plane-via-proxy.kubeconfig")
-	if err := harness.WriteProxiedKubeconfig(world.ControlPlane.Kubeconfig, kubeconfig, proxy.Addr()); err != nil {
-		t.Fatal(err)
-	}
-	ns := harness.NewNamespace(t, world.ControlPlane.Client)
-	r := &faultRig{app: app, proxy: proxy, namespace: ns, clusterID: "faults-" + ns[len(ns)-6:], dir: dir}
-	r.cfg, err = harness.NewConnectorConfig(app, world.ControlPlane.Env, ns, r.clusterID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.cfg.ControlPlaneKubeconfig = kubeconfig
+	p := harness.StartProxiedApp(t, world.ControlPlane, "faults-app", "faults-")
+	app := p.App
+	r := &faultRig{app: app, proxy: p.Proxy, namespace: p.Namespace, clusterID: p.ClusterID, dir: p.Dir, cfg: p.Config}
 	r.cfg.ExtraArgs = append([]string{"--probe-interval=1s"}, extraArgs...)
 	r.claims = "claims"
 	create(t, app.Client, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.claims}})

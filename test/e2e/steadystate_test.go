@@ -17,9 +17,6 @@ import (
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
 
-// writeMethods are the HTTP methods that change state.
-var writeMethods = []string{`method="POST"`, `method="PUT"`, `method="PATCH"`, `method="DELETE"`}
-
 // writes counts the connector's write requests, less the renewals of the
 // cluster-id Lease in the control plane (harness.Writes).
 func writes(t *testing.T, c *harness.Connector) float64 {

@@ -3,8 +3,6 @@ package e2ev2
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,31 +38,9 @@ type xrRig struct {
 func newXRRig(t *testing.T, extraArgs ...string) *xrRig {
 	t.Helper()
 	ctx := context.Background()
-	app, err := harness.StartEnv(ctx, "xr-app", harness.EnvOptions{})
-	if err != nil {
-		t.Fatalf("start an app cluster: %v", err)
-	}
-	t.Cleanup(func() { _ = app.Stop() })
-	cpURL, err := url.Parse(world.ControlPlane.Config.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := harness.StartFaultProxy(cpURL.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = proxy.Close() })
-	dir := t.TempDir()
-	kubeconfig := filepath.Join(dir, "control-plane-via-proxy.kubeconfig")
-	if err := harness.WriteProxiedKubeconfig(world.ControlPlane.Kubeconfig, kubeconfig, proxy.Addr()); err != nil {
-		t.Fatal(err)
-	}
-	ns := harness.NewNamespace(t, world.ControlPlane.Client)
-	r := &xrRig{app: app, proxy: proxy, namespace: ns, clusterID: "xr-" + ns[len(ns)-6:], local: "apps", dir: dir}
-	if r.cfg, err = harness.NewConnectorConfig(app, world.ControlPlane.Env, ns, r.clusterID); err != nil {
-		t.Fatal(err)
-	}
-	r.cfg.ControlPlaneKubeconfig = kubeconfig
+	p := harness.StartProxiedApp(t, world.ControlPlane, "xr-app", "xr-")
+	app := p.App
+	r := &xrRig{app: app, proxy: p.Proxy, namespace: p.Namespace, clusterID: p.ClusterID, local: "apps", dir: p.Dir, cfg: p.Config}
 	r.cfg.ExtraArgs = append([]string{"--probe-interval=1s", "--recreate-grace=1s"}, extraArgs...)
 	if err := app.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.local}}); err != nil {
 		t.Fatal(err)

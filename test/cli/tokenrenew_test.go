@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -21,7 +25,9 @@ import (
 // renew after 1% of it (--token-renew-at=0.01, 6s): the connector renews the
 // token by a TokenRequest for its own ServiceAccount, writes the new one
 // into the kubeconfig Secret (its expiry moves), uses it without a restart
-// (the expiry it reports is the new one's), and keeps syncing with it.
+// (the expiry it reports is the new one's), and keeps syncing with it. A
+// refused renewal is a Warning Event TokenRenewalFailed on the Connection,
+// syncing goes on, and renewal resumes once the right is back.
 func TestConnectorRenewsMintedToken(t *testing.T) {
 	world.LogOnFailure(t)
 	releaseNS := harness.NewNamespace(t, world.App.Client)
@@ -60,12 +66,64 @@ func TestConnectorRenewsMintedToken(t *testing.T) {
 		return nil
 	})
 
-	// Claims made after the renewal sync with the new token; uninstall
-	// then works with the token stored last.
-	claims := createClaims(t, []string{harness.NewNamespace(t, world.App.Client)}, 1)
+	// Claims made after the renewal sync with the new token.
+	nss := []string{harness.NewNamespace(t, world.App.Client)}
+	claims := createClaims(t, nss, 1)
+
+	// A refused renewal shows as a Warning Event on the Connection and
+	// syncing goes on with the token still valid; renewal resumes once
+	// the right is back.
+	role := &rbacv1.Role{}
+	key := client.ObjectKey{Namespace: cpNS, Name: "mcp-connector"}
+	if err := world.ControlPlane.Client.Get(context.Background(), key, role); err != nil {
+		t.Fatal(err)
+	}
+	granted := slices.Clone(role.Rules)
+	role.Rules = slices.DeleteFunc(role.Rules, func(r rbacv1.PolicyRule) bool { return slices.Contains(r.Resources, "serviceaccounts/token") })
+	if len(role.Rules) != len(granted)-1 {
+		t.Fatalf("the minted Role has no rule for serviceaccounts/token: %+v", granted)
+	}
+	if err := world.ControlPlane.Client.Update(context.Background(), role); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, waitTimeout, func() error {
+		events := &corev1.EventList{}
+		if err := world.App.Client.List(context.Background(), events, client.InNamespace(metav1.NamespaceDefault)); err != nil {
+			return err
+		}
+		for _, e := range events.Items {
+			if e.InvolvedObject.Kind == "Connection" && e.InvolvedObject.Name == cpNS && e.Reason == "TokenRenewalFailed" &&
+				e.Type == corev1.EventTypeWarning && strings.Contains(e.Message, "forbidden") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no Warning Event TokenRenewalFailed on Connection %s", cpNS)
+	})
+	late := harness.NewExampleClaim(nss[0], "claim-late", 7)
+	if err := world.App.Client.Create(context.Background(), late); err != nil {
+		t.Fatal(err)
+	}
+	waitSynced(t, late)
+	claims = append(claims, late)
+	failed := storedToken(t, releaseNS, release)
+	if err := world.ControlPlane.Client.Get(context.Background(), key, role); err != nil {
+		t.Fatal(err)
+	}
+	role.Rules = granted
+	if err := world.ControlPlane.Client.Update(context.Background(), role); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, waitTimeout, func() error {
+		if c := storedToken(t, releaseNS, release); !c.Expiry.After(failed.Expiry) {
+			return fmt.Errorf("the stored token still expires at %s after the right came back", c.Expiry)
+		}
+		return nil
+	})
+
+	// uninstall works with the token stored last.
 	before := recordRemote(t, cpNS, clusterID, claims)
-	uninstall(t, releaseNS, cpNS, release, pod.Process, 1)
-	checkOrphaned(t, cpNS, before, 1)
+	uninstall(t, releaseNS, cpNS, release, pod.Process, 2)
+	checkOrphaned(t, cpNS, before, 2)
 	checkIdentityGone(t, cpNS)
 }
 

@@ -148,7 +148,7 @@ func (r *tokenRenewer) Start(ctx context.Context) error {
 			failures++
 			tokenRenewals.WithLabelValues("failed").Inc()
 			logger.Error(err, "Renewing the control-plane token failed; retrying", "expires", claims.Expiry)
-			r.recorder.Eventf(r.connection(), corev1.EventTypeWarning, "TokenRenewalFailed",
+			r.recorder.Eventf(r.connection(ctx), corev1.EventTypeWarning, "TokenRenewalFailed",
 				"Renewing the control-plane token failed (it expires at %s); retrying: %v", claims.Expiry.UTC().Format(time.RFC3339), err)
 			continue
 		}
@@ -156,7 +156,7 @@ func (r *tokenRenewer) Start(ctx context.Context) error {
 		tokenRenewals.WithLabelValues("renewed").Inc()
 		_, nc := r.token.get()
 		logger.Info("Renewed the control-plane token", "expires", nc.Expiry)
-		r.recorder.Eventf(r.connection(), corev1.EventTypeNormal, "TokenRenewed",
+		r.recorder.Eventf(r.connection(ctx), corev1.EventTypeNormal, "TokenRenewed",
 			"Renewed the control-plane token; it expires at %s", nc.Expiry.UTC().Format(time.RFC3339))
 	}
 }
@@ -231,11 +231,13 @@ func (r *tokenRenewer) store(ctx context.Context, token string) error {
 	return nil
 }
 
-// connection is the Connection the Events go to.
-func (r *tokenRenewer) connection() *unstructured.Unstructured {
+// connection is the Connection the Events go to, read for its uid (so that
+// `kubectl describe connection` lists them); by name alone if unreadable.
+func (r *tokenRenewer) connection(ctx context.Context) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(connection.GVK)
 	u.SetName(r.conn)
+	_ = r.reader.Get(ctx, client.ObjectKey{Name: r.conn}, u)
 	return u
 }
 

@@ -92,7 +92,7 @@ func TestConnectorRenewsMintedToken(t *testing.T) {
 			return err
 		}
 		for _, e := range events.Items {
-			if e.InvolvedObject.Kind == "Connection" && e.InvolvedObject.Name == cpNS && e.Reason == "TokenRenewalFailed" &&
+			if e.InvolvedObject.Kind == "Connection" && e.InvolvedObject.Name == cpNS && e.InvolvedObject.UID != "" && e.Reason == "TokenRenewalFailed" &&
 				e.Type == corev1.EventTypeWarning && strings.Contains(e.Message, "forbidden") {
 				return nil
 			}

@@ -43,6 +43,8 @@ var (
 //     then read and updated by name;
 //   - the cluster-id Lease (sync/controlplane/lease.go): created, read,
 //     renewed;
+//   - its token: a TokenRequest for its own ServiceAccount, to renew it
+//     (cmd/mcp-connector/tokenrenew.go);
 //   - itself: its own ServiceAccount and ClusterRole may be read and deleted, so that
 //     uninstall removes the identity with the identity's own token (their
 //     owned bindings and the Role go with them through the garbage collector).
@@ -57,6 +59,7 @@ func NamespaceRules(claimGroups []string) []rbacv1.PolicyRule {
 		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{controlplane.HolderName}, Verbs: []string{"get", "update"}},
 		rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
 		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, ResourceNames: []string{IdentityName}, Verbs: []string{"get", "delete"}},
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, ResourceNames: []string{IdentityName}, Verbs: []string{"create"}},
 	)
 }
 

@@ -165,6 +165,9 @@ func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster, contact *con
 	}); err != nil {
 		return err
 	}
+	if err := o.addTokenRenewer(mgr); err != nil {
+		return err
+	}
 	states := connection.NewStates()
 	reporter := &connection.Reporter{Client: mgr.GetClient(), Name: o.ConnectionName, ControlPlane: o.cpConfig.Host,
 		Namespace: o.ControlPlaneNamespace, ClusterID: o.ClusterID, Gate: gate, States: states}

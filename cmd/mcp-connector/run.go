@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/mcp-connector/mcp-connector/sync/controlplane"
 )
 
 // RunOptions are the flags of `mcp-connector run`.
@@ -47,11 +49,17 @@ type RunOptions struct {
 	LocalOnlyLabels         []string
 	LocalOnlyAnnotations    []string
 	XRDSelector             string
-	Zap                     zap.Options
+	// Renewal of a minted control-plane token (tokenrenew.go).
+	ControlPlaneKubeconfigSecret    string
+	ControlPlaneKubeconfigSecretKey string
+	TokenRenewAt                    float64
+	Zap                             zap.Options
 
 	// Filled by Complete.
 	appConfig *rest.Config
 	cpConfig  *rest.Config
+	// cpToken is the renewable control-plane token, nil when not renewed.
+	cpToken *currentToken
 	// stateNamespace is the connector's own namespace, which holds its local
 	// record (controlplane.StateName).
 	stateNamespace string
@@ -72,6 +80,9 @@ func NewRunOptions() *RunOptions {
 		ResyncPeriod:           10 * time.Hour,
 		RecreateGrace:          5 * time.Second,
 		StalePeriod:            5 * time.Minute,
+
+		ControlPlaneKubeconfigSecretKey: "kubeconfig",
+		TokenRenewAt:                    controlplane.DefaultTokenRenewAt,
 	}
 }
 
@@ -101,6 +112,9 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.LocalOnlyLabels, "local-only-label", o.LocalOnlyLabels, "Label key (or prefix/*) that stays in the app cluster; repeatable.")
 	fs.StringSliceVar(&o.LocalOnlyAnnotations, "local-only-annotation", o.LocalOnlyAnnotations, "Annotation key (or prefix/*) that stays in the app cluster; repeatable.")
 	fs.StringVar(&o.XRDSelector, "xrd-selector", o.XRDSelector, "Label selector on the control plane's XRDs: only the APIs of matching XRDs are mirrored (default: every XRD that offers a claim or a namespaced XR). An XRD that stops matching is withdrawn as if deleted.")
+	fs.StringVar(&o.ControlPlaneKubeconfigSecret, "control-plane-kubeconfig-secret", o.ControlPlaneKubeconfigSecret, "Secret of the connector's namespace that --control-plane-kubeconfig comes from; when its token is one install minted, the connector renews it and writes the new one there.")
+	fs.StringVar(&o.ControlPlaneKubeconfigSecretKey, "control-plane-kubeconfig-secret-key", o.ControlPlaneKubeconfigSecretKey, "Key of the kubeconfig in --control-plane-kubeconfig-secret.")
+	fs.Float64Var(&o.TokenRenewAt, "token-renew-at", o.TokenRenewAt, "Fraction of a minted token's lifetime after which the connector renews it (0 < f <= 1).")
 	gfs := flag.NewFlagSet("zap", flag.ContinueOnError)
 	o.Zap.BindFlags(gfs)
 	fs.AddGoFlagSet(gfs)
@@ -139,6 +153,9 @@ func (o *RunOptions) Validate() error {
 	if _, err := o.parseXRDSelector(); err != nil {
 		errs = append(errs, err)
 	}
+	if o.TokenRenewAt <= 0 || o.TokenRenewAt > 1 {
+		errs = append(errs, fmt.Errorf("--token-renew-at %v must be a fraction of the token's lifetime, above 0 and at most 1", o.TokenRenewAt))
+	}
 	return errors.Join(errs...)
 }
 
@@ -153,6 +170,7 @@ func (o *RunOptions) Complete(ctx context.Context) error {
 	if o.cpConfig, err = o.loadControlPlaneConfig(); err != nil {
 		return err
 	}
+	o.cpToken = o.setupTokenRenewal(o.cpConfig)
 	for _, c := range []*rest.Config{o.appConfig, o.cpConfig} {
 		c.QPS, c.Burst = o.QPS, o.Burst
 		c.UserAgent = "mcp-connector/" + version

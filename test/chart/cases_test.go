@@ -134,6 +134,8 @@ func checkKubeconfigDefaults(t *testing.T, m *manifest) {
 func checkKubeconfigMount(t *testing.T, m *manifest, secret, key string) {
 	t.Helper()
 	wantArg(t, m, "control-plane-kubeconfig", credentialsDir+"/kubeconfig")
+	wantArg(t, m, "control-plane-kubeconfig-secret", secret) // where a renewed token is stored
+	wantArg(t, m, "control-plane-kubeconfig-secret-key", key)
 	for _, f := range []string{"control-plane-server", "control-plane-token-file", "control-plane-ca-file"} {
 		noArg(t, m, f)
 	}
@@ -152,6 +154,7 @@ func checkToken(t *testing.T, m *manifest) {
 	wantArg(t, m, "control-plane-token-file", credentialsDir+"/token")
 	noArg(t, m, "control-plane-ca-file")
 	noArg(t, m, "control-plane-kubeconfig")
+	noArg(t, m, "control-plane-kubeconfig-secret")
 	s := tokenSecret(t, m)
 	if got := string(s.Data["token"]); got != "upbound-token" || len(s.Data) != 1 {
 		t.Errorf("token Secret holds %d keys, token %q; want only the token", len(s.Data), got)

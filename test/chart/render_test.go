@@ -224,7 +224,8 @@ func checkLeaseRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 
 // checkStateRole asserts that the connector may read and update exactly its
 // local record (mcp-connector-state-<connection name>) in the release
-// namespace, and create ConfigMaps there.
+// namespace, and create ConfigMaps there; with a kubeconfig Secret, read
+// and update exactly that Secret (to store a renewed token).
 func checkStateRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	t.Helper()
 	r := roleNamed(t, m, "-state")
@@ -234,6 +235,9 @@ func checkStateRole(t *testing.T, m *manifest, d *appsv1.Deployment) {
 	want := []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"mcp-connector-state-" + args(d)["connection-name"][0]}, Verbs: []string{"get", "update"}},
 		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
+	}
+	if secret := args(d)["control-plane-kubeconfig-secret"]; len(secret) == 1 {
+		want = append(want, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: secret, Verbs: []string{"get", "update"}})
 	}
 	if r.Namespace != testNamespace || !equalRules(r.Rules, want) {
 		t.Errorf("local-record Role in %s with rules %+v, want in %s with %+v", r.Namespace, r.Rules, testNamespace, want)

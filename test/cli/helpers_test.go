@@ -129,13 +129,19 @@ func checkOutput(t *testing.T, out string, want ...string) {
 // RBAC, nothing more). It waits for the Deployment to exist first.
 func runDeployment(t *testing.T, namespace, name string) *harness.Process {
 	t.Helper()
+	return runPod(t, namespace, name).Process
+}
+
+// runPod is runDeployment returning the whole local pod (its addresses).
+func runPod(t *testing.T, namespace, name string) *harness.LocalPod {
+	t.Helper()
 	c := world.App.Client
 	d := &appsv1.Deployment{}
 	harness.Eventually(t, waitTimeout, func() error {
 		return c.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, d)
 	})
 	kubeconfig := harness.ServiceAccountKubeconfig(t, world.App, namespace, d.Spec.Template.Spec.ServiceAccountName)
-	return harness.StartPod(t, c, d, d.Name+"-0", kubeconfig).Process
+	return harness.StartPod(t, c, d, d.Name+"-0", kubeconfig)
 }
 
 // waitScaledToZero waits until uninstall scaled the Deployment to zero: the

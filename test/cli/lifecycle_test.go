@@ -118,18 +118,24 @@ func appClusterID(t *testing.T) string {
 // Deployment it created, and checks install's progress output.
 func install(t *testing.T, releaseNS, cpNS, release, nsLine string, extraArgs ...string) *harness.Process {
 	t.Helper()
+	return installPod(t, releaseNS, cpNS, release, nsLine, extraArgs...).Process
+}
+
+// installPod is install returning the whole local pod (its addresses).
+func installPod(t *testing.T, releaseNS, cpNS, release, nsLine string, extraArgs ...string) *harness.LocalPod {
+	t.Helper()
 	cmd := startCLI(t, append([]string{"install", "ctp1", cpNS, "-n", releaseNS,
 		"--control-plane-kubeconfig=" + world.ControlPlane.Kubeconfig,
 		// The example claim API's group, and the group of Crossplane v2's
 		// example XRs (served only when the world is on v2).
 		"--set", "rbac.claimAPIGroups[0]=" + harness.ExampleGroup, "--set", "rbac.claimAPIGroups[1]=" + harness.V2Group,
 		"--timeout=3m"}, extraArgs...)...)
-	proc := runDeployment(t, releaseNS, release)
+	pod := runPod(t, releaseNS, release)
 	out := cmd.Wait(t)
 	checkOutput(t, out, nsLine, "Installed Helm release "+release,
 		"Waiting up to 3m0s for the connector", "Control plane", "reachable",
 		"API "+harness.ExampleClaimCRDName+": Mirrored", "Connected: 1 APIs mirrored")
-	return proc
+	return pod
 }
 
 // createClaims creates n example claims spread over the namespaces of the

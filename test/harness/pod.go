@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,7 +54,7 @@ func StartPod(t testing.TB, c client.Client, d *appsv1.Deployment, name, kubecon
 		pod.Addrs[p.Name], portAddr[fmt.Sprintf(":%d", p.ContainerPort)] = addr, addr
 	}
 	args := LocalArgs(t, container.Args, mounts, portAddr)
-	SetPodEnv(t, container.Env, d.Namespace, name)
+	SetPodEnv(t, container, d.Namespace, name)
 	t.Setenv("KUBECONFIG", kubeconfig)
 	p, err := StartConnector(context.Background(), t.TempDir(), args...)
 	if err != nil {
@@ -137,11 +138,14 @@ func LocalArgs(t testing.TB, in []string, mounts, portAddr map[string]string) []
 }
 
 // SetPodEnv sets a container's environment for the processes the test
-// starts next: plain values, and the downward API's metadata.namespace and
-// metadata.name as namespace and pod. Other sources fail the test.
-func SetPodEnv(t testing.TB, env []corev1.EnvVar, namespace, pod string) {
+// starts next: plain values, the downward API's metadata.namespace and
+// metadata.name as namespace and pod, and the container's limits.memory in
+// bytes (left unset without a limit: the kubelet would give the node's
+// memory, which a process on this host has anyway). Other sources fail the
+// test.
+func SetPodEnv(t testing.TB, container corev1.Container, namespace, pod string) {
 	t.Helper()
-	for _, e := range env {
+	for _, e := range container.Env {
 		switch {
 		case e.ValueFrom == nil:
 			t.Setenv(e.Name, e.Value)
@@ -149,6 +153,11 @@ func SetPodEnv(t testing.TB, env []corev1.EnvVar, namespace, pod string) {
 			t.Setenv(e.Name, namespace)
 		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name":
 			t.Setenv(e.Name, pod)
+		case e.ValueFrom.ResourceFieldRef != nil && e.ValueFrom.ResourceFieldRef.Resource == "limits.memory" &&
+			(e.ValueFrom.ResourceFieldRef.Divisor.IsZero() || e.ValueFrom.ResourceFieldRef.Divisor.Value() == 1):
+			if limit, ok := container.Resources.Limits[corev1.ResourceMemory]; ok {
+				t.Setenv(e.Name, strconv.FormatInt(limit.Value(), 10))
+			}
 		default:
 			t.Fatalf("environment variable %s comes from %+v: the test cannot provide it", e.Name, e.ValueFrom)
 		}

@@ -2,80 +2,83 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/mcp-connector/mcp-connector/sync"
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
 
 // connectorCheckTimeout bounds each wait for the connector in --check.
-const connectorCheckTimeout = time.Minute
+const connectorCheckTimeout = 2 * time.Minute
 
-// result of one check step. Warnings concern the connector, which is under
-// development: they are reported but do not fail the check.
-type result int
-
+// The demo's examples, applied with kubectl to the app cluster, in namespace default.
 const (
-	passed result = iota
-	warned
-	failed
+	claimFile       = "my-cluster.yaml"
+	claimName       = "my-cluster"
+	claimSecretName = "my-cluster-kubeconfig"
+	xrFile          = "database.yaml"
+	xrName          = "my-database"
 )
 
-// runCheck proves the demo works: kubectl answers with both kubeconfigs. It
-// then walks the demo's "try this" path with the connector (claim CRD
-// mirrored, examples/claim.yaml Ready with its Secret) and reports on it; the
-// connector fails the check only if it started and then died.
+// xrSecretName is the name of the connector's copy, in the app cluster, of
+// the Secret that the Database's composition composes beside the remote XR
+// (named after the XR's mapped name there): docs/sync.md.
+func xrSecretName() string {
+	remote := sync.RemoteName(clusterID, corev1.NamespaceDefault, xrName)
+	return sync.XRSecretName(harness.V2Group, harness.V2XRKind, xrName, harness.V2SecretName(remote))
+}
+
+// runCheck proves the demo works: kubectl answers with both kubeconfigs,
+// and the demo's "try this" path works: both CRDs mirrored, the claim of
+// examples/my-cluster.yaml and the namespaced XR of examples/database.yaml
+// applied with kubectl, each Ready and Synced with its Secret in the app
+// cluster. The first step that does not complete fails the check.
 func runCheck(ctx context.Context, w *harness.World, d demoDir, conn connector) error {
 	defer stopConnector(conn)
-	worst := passed
+	start := time.Now()
 	for _, kc := range []string{d.appKubeconfig(), d.controlPlaneKubeconfig()} {
-		worst = max(worst, kubectlGetNamespaces(ctx, kc))
+		if err := kubectlGetNamespaces(ctx, kc); err != nil {
+			return err
+		}
 	}
-	worst = max(worst, checkConnector(ctx, w, conn))
-	switch worst {
-	case failed:
+	if conn.process == nil {
+		fmt.Printf("FAIL  mcp-connector is not running: %v\n", conn.err)
 		return errCheck
-	case warned:
-		fmt.Println("CHECK PASSED, with warnings about the connector")
-	default:
-		fmt.Println("CHECK PASSED")
 	}
+	if err := connectorSteps(ctx, w, d, conn.process); err != nil {
+		if exited, exitErr := conn.process.Exited(); exited {
+			fmt.Printf("FAIL  mcp-connector exited (%v); last lines of %s:\n%s\n", exitErr, rel(conn.process.LogPath()), conn.process.Tail(20))
+		}
+		fmt.Printf("Logs: %s/{app,control-plane}/*.log, %s\n", rel(d.root), rel(conn.process.LogPath()))
+		return err
+	}
+	fmt.Printf("CHECK PASSED (claim and namespaced XR Ready with their Secrets in %s)\n", time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 
-func kubectlGetNamespaces(ctx context.Context, kubeconfig string) result {
+func kubectlGetNamespaces(ctx context.Context, kubeconfig string) error {
 	out, err := exec.CommandContext(ctx, "kubectl", "--kubeconfig", kubeconfig, "get", "ns").CombinedOutput()
 	if err != nil {
 		fmt.Printf("FAIL  kubectl --kubeconfig %s get ns: %v\n%s", rel(kubeconfig), err, out)
-		return failed
+		return errCheck
 	}
 	fmt.Printf("ok    kubectl --kubeconfig %s get ns:\n%s", rel(kubeconfig), out)
-	return passed
+	return nil
 }
 
-// checkConnector reports on the connector: not built, died, or how far the
-// demo's path got.
-func checkConnector(ctx context.Context, w *harness.World, conn connector) result {
-	if conn.process == nil {
-		fmt.Printf("WARN  mcp-connector is not running: %v\n", conn.err)
-		return warned
-	}
-	r := connectorSteps(ctx, w, conn.process)
-	if exited, exitErr := conn.process.Exited(); exited {
-		fmt.Printf("FAIL  mcp-connector exited (%v); last lines of %s:\n%s\n", exitErr, rel(conn.process.LogPath()), conn.process.Tail(20))
-		return failed
-	}
-	return r
-}
-
-// connectorSteps runs the demo's steps in order and stops at the first that
-// does not complete.
-func connectorSteps(ctx context.Context, w *harness.World, p *harness.Process) result {
+// connectorSteps runs the demo's steps in order and fails at the first that
+// does not complete within connectorCheckTimeout.
+func connectorSteps(ctx context.Context, w *harness.World, d demoDir, p *harness.Process) error {
+	claim := object(harness.ExampleClaimGVK(), claimName)
+	xr := object(harness.V2XRGVK(), xrName)
 	steps := []struct {
 		what string
 		do   func() error
@@ -83,18 +86,32 @@ func connectorSteps(ctx context.Context, w *harness.World, p *harness.Process) r
 		{"claim CRD " + harness.ExampleClaimCRDName + " mirrored into the app cluster", func() error {
 			return harness.CRDEstablished(ctx, w.App.Client, harness.ExampleClaimCRDName)
 		}},
-		{"examples/claim.yaml applied to the app cluster", func() error { return applyExampleClaim(ctx, w) }},
-		{"claim default/demo Ready in the app cluster", func() error { return claimReady(ctx, w) }},
-		{"connection Secret default/demo-kubeconfig in the app cluster", func() error { return secretDown(ctx, w) }},
+		{"namespaced XR CRD " + harness.V2XRDName + " mirrored into the app cluster", func() error {
+			return harness.CRDEstablished(ctx, w.App.Client, harness.V2XRDName)
+		}},
+		{"kubectl apply -f examples/" + claimFile, func() error { return kubectlApply(ctx, d, claimFile) }},
+		{"kubectl apply -f examples/" + xrFile, func() error { return kubectlApply(ctx, d, xrFile) }},
+		{"claim default/" + claimName + " Ready and Synced", func() error { return readyAndSynced(ctx, w, claim) }},
+		{"connection Secret default/" + claimSecretName, func() error {
+			return secretHasKeys(ctx, w, claimSecretName, harness.ExampleConnectionKeys())
+		}},
+		{"namespaced XR default/" + xrName + " Ready and Synced", func() error { return readyAndSynced(ctx, w, xr) }},
+		{"copied composed Secret default/" + xrSecretName(), func() error {
+			return secretHasKeys(ctx, w, xrSecretName(), harness.V2ConnectionKeys())
+		}},
 	}
 	for _, s := range steps {
 		if err := waitUnlessExited(ctx, p, s.do); err != nil {
-			fmt.Printf("WARN  not reached with mcp-connector: %s: %v\n", s.what, err)
-			return warned
+			fmt.Printf("FAIL  %s: not reached within %s: %v\n", s.what, connectorCheckTimeout, err)
+			return errCheck
+		}
+		if exited, _ := p.Exited(); exited {
+			fmt.Printf("FAIL  %s: mcp-connector exited\n", s.what)
+			return errCheck
 		}
 		fmt.Printf("ok    %s\n", s.what)
 	}
-	return passed
+	return nil
 }
 
 // waitUnlessExited polls f until it succeeds, the connector exits (the
@@ -108,41 +125,41 @@ func waitUnlessExited(ctx context.Context, p *harness.Process, f func() error) e
 	})
 }
 
-func applyExampleClaim(ctx context.Context, w *harness.World) error {
-	path, err := harness.ExamplePath("claim.yaml")
+// kubectlApply applies an example file to the app cluster, as the printed
+// instructions tell the user to.
+func kubectlApply(ctx context.Context, d demoDir, file string) error {
+	path, err := harness.ExamplePath(file)
 	if err != nil {
 		return err
 	}
-	objs, err := harness.ReadObjects(path)
+	out, err := exec.CommandContext(ctx, "kubectl", "--kubeconfig", d.appKubeconfig(), "apply", "-f", path).CombinedOutput()
 	if err != nil {
-		return err
-	}
-	for _, o := range objs {
-		o.SetNamespace(corev1.NamespaceDefault)
-		if err := harness.Apply(ctx, w.App.Client, o); err != nil {
-			return err
-		}
+		return fmt.Errorf("%w: %s", err, out)
 	}
 	return nil
 }
 
-func claimReady(ctx context.Context, w *harness.World) error {
-	claim := &unstructured.Unstructured{}
-	claim.SetGroupVersionKind(harness.ExampleClaimGVK())
-	claim.SetNamespace(corev1.NamespaceDefault)
-	claim.SetName("demo")
-	if err := w.App.Client.Get(ctx, client.ObjectKeyFromObject(claim), claim); err != nil {
-		return err
-	}
-	return harness.CheckCondition(claim, "Ready", "True")
+func object(gvk schema.GroupVersionKind, name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	u.SetNamespace(corev1.NamespaceDefault)
+	u.SetName(name)
+	return u
 }
 
-func secretDown(ctx context.Context, w *harness.World) error {
-	s := &corev1.Secret{}
-	if err := w.App.Client.Get(ctx, client.ObjectKey{Namespace: corev1.NamespaceDefault, Name: "demo-kubeconfig"}, s); err != nil {
+func readyAndSynced(ctx context.Context, w *harness.World, u *unstructured.Unstructured) error {
+	if err := w.App.Client.Get(ctx, client.ObjectKeyFromObject(u), u); err != nil {
 		return err
 	}
-	for _, k := range harness.ExampleConnectionKeys() {
+	return errors.Join(harness.CheckCondition(u, "Ready", "True"), harness.CheckCondition(u, "Synced", "True"))
+}
+
+func secretHasKeys(ctx context.Context, w *harness.World, name string, keys []string) error {
+	s := &corev1.Secret{}
+	if err := w.App.Client.Get(ctx, client.ObjectKey{Namespace: corev1.NamespaceDefault, Name: name}, s); err != nil {
+		return err
+	}
+	for _, k := range keys {
 		if len(s.Data[k]) == 0 {
 			return fmt.Errorf("no key %q yet", k)
 		}

@@ -34,7 +34,7 @@ func main() {
 }
 
 func run() error {
-	check := flag.Bool("check", false, "Bring everything up, check that kubectl answers with both kubeconfigs, report on the connector, and exit")
+	check := flag.Bool("check", false, "Bring everything up, apply both examples with kubectl, wait for each to be Ready with its Secret, and exit")
 	flag.Parse()
 	// envtest logs through controller-runtime; the demo prints its own progress.
 	ctrllog.SetLogger(logr.Discard())
@@ -62,11 +62,11 @@ func run() error {
 // startWorld starts both clusters in the demo directory, writes their
 // kubeconfigs and creates the app cluster's namespace in the control plane.
 func startWorld(ctx context.Context, d demoDir) (*harness.World, error) {
-	fmt.Println("Starting the control plane (kube-apiserver, Crossplane, provider-nop) and the app cluster...")
+	fmt.Println("Starting the control plane (kube-apiserver, Crossplane v2, function-patch-and-transform) and the app cluster...")
 	start := time.Now()
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	w, err := harness.StartWorldWithOptions(startCtx, harness.WorldOptions{Dir: d.root})
+	w, err := harness.StartWorldWithOptions(startCtx, harness.WorldOptions{Dir: d.root, CrossplaneV2: true})
 	if err != nil && ctx.Err() != nil {
 		return nil, errors.New("interrupted while starting the clusters")
 	}

@@ -139,6 +139,22 @@ func (r *xrRig) waitAPI(t *testing.T, crd, state, msgPart string) {
 	})
 }
 
+// waitInSync waits until the Connection counts n claims in sync.
+func (r *xrRig) waitInSync(t *testing.T, n int) {
+	t.Helper()
+	harness.Eventually(t, waitTimeout, func() error {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(connection.GVK)
+		if err := r.app.Client.Get(context.Background(), client.ObjectKey{Name: r.namespace}, u); err != nil {
+			return err
+		}
+		if got, _, _ := unstructured.NestedInt64(u.Object, "status", "claims", "inSync"); got != int64(n) {
+			return fmt.Errorf("the Connection counts %d claims in sync, want %d", got, n)
+		}
+		return nil
+	})
+}
+
 // syncedAndReady: Crossplane's Ready and Synced and our ControlPlaneSynced.
 func syncedAndReady(u *unstructured.Unstructured) error {
 	for _, typ := range []string{"Ready", "Synced", condition.Type} {

@@ -63,11 +63,30 @@ func (p *progress) observe(ctx context.Context, app client.Client, namespace, re
 	}
 	v := ViewConnection(u)
 	p.showConnection(v)
-	if !v.IsTrue(connection.ConditionReady) || !v.IsTrue(connection.ConditionMirrored) {
+	if !v.IsTrue(connection.ConditionReady) || !apisSettled(v) {
 		return false, nil
 	}
 	say(p.out, "Connected: %d APIs mirrored from %s into this cluster. See `mcp-connector status %s`.\n", len(v.Mirrored()), v.ControlPlane, v.ControlPlaneNamespace)
+	if refused := len(v.APIs) - len(v.Mirrored()); refused > 0 {
+		say(p.out, "Not mirrored: %d APIs (refused or withdrawn, each with its reason above); `mcp-connector status %s` lists them.\n", refused, v.ControlPlaneNamespace)
+	}
 	return true, nil
+}
+
+// apisSettled says whether install has nothing more to wait for: every API
+// is mirrored, or refused or withdrawn for a reason that waiting does not
+// change (a cluster-scoped XRD, a foreign CRD of that name), and at least one
+// is mirrored or the Connection says all are.
+func apisSettled(v ConnectionView) bool {
+	if v.IsTrue(connection.ConditionMirrored) {
+		return true
+	}
+	for _, a := range v.APIs {
+		if a.State == connection.StatePending {
+			return false
+		}
+	}
+	return len(v.Mirrored()) > 0
 }
 
 // showConnection prints what changed in the Connection: reachability, why

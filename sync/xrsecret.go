@@ -60,9 +60,16 @@ func (r *reconciler) pullXRSecrets(ctx context.Context, local, remote *unstructu
 func (r *reconciler) pullXRSecret(ctx context.Context, local, remote *unstructured.Unstructured, name, dstName string) (*metav1.Condition, error) {
 	src := &corev1.Secret{}
 	key := types.NamespacedName{Namespace: r.cfg.Namespace, Name: name}
-	if err := cacheGet(ctx, r.cl.remoteClient(), key, src); err != nil {
+	err := cacheGet(ctx, r.cl.remoteClient(), key, src)
+	if apierrors.IsNotFound(err) {
+		// The control-plane cache holds only Secrets of Crossplane's
+		// connection type; a composition may compose any other type
+		// (Opaque, say): read it live.
+		err = r.cl.Remote.GetAPIReader().Get(ctx, key, src)
+	}
+	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, nil // not composed yet; its creation raises an event
+			return nil, nil // not composed yet; its creation changes the XR's resourceRefs
 		}
 		c := readFailed(err, condition.ReasonSecretFailed, "the composed Secret "+key.String()+" in the control plane")
 		return &c, nil

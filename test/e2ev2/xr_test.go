@@ -102,8 +102,21 @@ func TestXRRoundTrip(t *testing.T) {
 	if err := r.app.Client.List(ctx, list, client.InNamespace(r.local)); err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Items) != 1 {
-		t.Errorf("want exactly the composed Secret copied, got %d Secrets in %s", len(list.Items), r.local)
+	// The Opaque one too, which the control-plane cache (Crossplane's
+	// connection type only) does not hold.
+	extra := &corev1.Secret{}
+	extraName := sync.XRSecretName(harness.V2Group, harness.V2XRKind, "orders", r.remoteName("orders")+"-extra")
+	harness.Eventually(t, waitTimeout, func() error {
+		return r.app.Client.Get(ctx, client.ObjectKey{Namespace: r.local, Name: extraName}, extra)
+	})
+	if got := string(extra.Data["token"]); got != "db-token" {
+		t.Errorf("copied Opaque Secret %s: token = %q, want db-token", extraName, got)
+	}
+	if err := r.app.Client.List(ctx, list, client.InNamespace(r.local)); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 2 {
+		t.Errorf("want exactly the two composed Secrets copied, got %d Secrets in %s", len(list.Items), r.local)
 	}
 
 	checkNoWritesAtRest(t, r, c, 1)
@@ -283,7 +296,9 @@ func TestXROrphanAndImport(t *testing.T) {
 	if err := r.app.Client.Delete(ctx, local); err != nil {
 		t.Fatal(err)
 	}
-	_ = r.app.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.local, Name: r.secretName("moved")}})
+	// What the garbage collector (not run in this app cluster) does: the
+	// copies owned by the local XR go with it.
+	_ = r.app.Client.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(r.local), client.MatchingLabels{conflict.LabelManaged: "true"})
 	harness.Eventually(t, waitTimeout, func() error {
 		if err := r.app.Client.Get(ctx, client.ObjectKeyFromObject(local), r.xr("moved")); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("local XR still there (%v)", err)

@@ -167,27 +167,7 @@ func drainControlPlane(t *testing.T, ns string) error {
 
 func (r *faultRig) start(t *testing.T) *harness.Connector {
 	t.Helper()
-	cfg := r.cfg
-	var err error
-	if cfg.MetricsAddr, err = harness.FreeLoopbackAddr(); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.HealthAddr, err = harness.FreeLoopbackAddr(); err != nil {
-		t.Fatal(err)
-	}
-	p, err := harness.StartConnector(context.Background(), r.dir, cfg.Args()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Stop(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("--- last lines of %s ---\n%s", p.LogPath(), p.Tail(25))
-		}
-	})
-	return &harness.Connector{Process: p, Config: cfg}
+	return harness.StartTestConnector(t, r.dir, r.cfg)
 }
 
 func (r *faultRig) waitMirrored(t *testing.T) {

@@ -52,25 +52,7 @@ func newXRRig(t *testing.T, extraArgs ...string) *xrRig {
 // served in the app cluster.
 func (r *xrRig) start(t *testing.T) *harness.Connector {
 	t.Helper()
-	cfg := r.cfg
-	var err error
-	if cfg.MetricsAddr, err = harness.FreeLoopbackAddr(); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.HealthAddr, err = harness.FreeLoopbackAddr(); err != nil {
-		t.Fatal(err)
-	}
-	p, err := harness.StartConnector(context.Background(), r.dir, cfg.Args()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &harness.Connector{Process: p, Config: cfg}
-	t.Cleanup(func() {
-		_ = p.Stop()
-		if t.Failed() {
-			t.Logf("--- last lines of %s ---\n%s", p.LogPath(), p.Tail(40))
-		}
-	})
+	c := harness.StartTestConnector(t, r.dir, r.cfg)
 	harness.Eventually(t, waitTimeout, func() error {
 		if err := harness.CRDEstablished(context.Background(), r.app.Client, harness.V2XRDName); err != nil {
 			return err

@@ -55,3 +55,30 @@ func StartProxiedApp(t testing.TB, cp *ControlPlane, name, clusterIDPrefix strin
 	p.Config.ControlPlaneKubeconfig = kubeconfig
 	return p
 }
+
+// StartTestConnector runs a connector with cfg on fresh loopback ports for
+// its metrics and health probes, logging into dir, until the test ends; its
+// last log lines are logged if the test failed.
+func StartTestConnector(t testing.TB, dir string, cfg ConnectorConfig) *Connector {
+	t.Helper()
+	var err error
+	if cfg.MetricsAddr, err = FreeLoopbackAddr(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HealthAddr, err = FreeLoopbackAddr(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := StartConnector(context.Background(), dir, cfg.Args()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Stop(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("--- last lines of %s ---\n%s", p.LogPath(), p.Tail(40))
+		}
+	})
+	return &Connector{Process: p, Config: cfg}
+}

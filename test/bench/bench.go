@@ -27,7 +27,9 @@ type Results struct {
 	Steady     *steadyResult      `json:"steady,omitempty"`
 	Recovery   *recoveryResult    `json:"recovery,omitempty"`
 	Profile    *profileResult     `json:"profile,omitempty"`
-	Errors     []string           `json:"errors,omitempty"`
+	// Parts holds the results of the registered parts (parts.go), by name.
+	Parts  map[string]json.RawMessage `json:"parts,omitempty"`
+	Errors []string                   `json:"errors,omitempty"`
 }
 
 type settings struct {
@@ -75,8 +77,17 @@ func (b *bench) run(ctx context.Context) error {
 	parts := []struct {
 		name string
 		run  func(context.Context) error
-	}{{"latency", b.latency}}
+	}{}
+	if b.o.selected("latency") {
+		parts = append(parts, struct {
+			name string
+			run  func(context.Context) error
+		}{"latency", b.latency})
+	}
 	for i, n := range b.o.Sizes {
+		if !b.o.selected("throughput") {
+			break
+		}
 		largest, first := i == len(b.o.Sizes)-1, i == 0
 		parts = append(parts,
 			struct {
@@ -87,6 +98,14 @@ func (b *bench) run(ctx context.Context) error {
 				name string
 				run  func(context.Context) error
 			}{fmt.Sprintf("during creation, %d claims", n), func(ctx context.Context) error { return b.duringCreation(ctx, n, first) }})
+	}
+	for _, rp := range registry {
+		if rp := rp; b.o.selected(rp.name) {
+			parts = append(parts, struct {
+				name string
+				run  func(context.Context) error
+			}{rp.name, func(ctx context.Context) error { return rp.run(ctx, b) }})
+		}
 	}
 	for _, p := range parts {
 		start := time.Now()

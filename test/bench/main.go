@@ -37,6 +37,7 @@ type Options struct {
 	Partition      time.Duration
 	ConnectorArgs  []string
 	ReportOnly     bool
+	Parts          []string
 
 	parse func() error // finishes the flags that need converting
 }
@@ -63,10 +64,16 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Changes, "changes", 0, "Changes made during the partition (default: from --scale; at most the smallest size).")
 	fs.DurationVar(&o.Partition, "partition", 20*time.Second, "How long the control plane stays away in the recovery run.")
 	fs.BoolVar(&o.ReportOnly, "report-only", false, "Only rewrite report.md and latency.png from the results.json in --out.")
+	parts := fs.String("parts", "", "Comma-separated parts to run (default: all): latency, throughput (with steady state, memory, recovery and profile) and the registered ones of parts.go.")
 	connectorArgs := fs.String("connector-args", "", "Extra flags for every connector run, space-separated (e.g. \"--zap-log-level=debug\").")
 	o.parse = func() error {
 		o.QPS = float32(*qps)
 		o.ConnectorArgs = strings.Fields(*connectorArgs)
+		for _, s := range strings.Split(*parts, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				o.Parts = append(o.Parts, s)
+			}
+		}
 		for _, s := range strings.Split(*sizes, ",") {
 			if s = strings.TrimSpace(s); s == "" {
 				continue
@@ -124,6 +131,9 @@ func (o *Options) Validate() error {
 	var errs []error
 	if o.QPS <= 0 || o.Burst < 1 || o.Workers < 1 || o.LatencySamples < 1 {
 		errs = append(errs, errors.New("--qps, --burst, --baseline-workers and --latency-samples must be positive"))
+	}
+	if err := o.validateParts(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, n := range o.Sizes {
 		if n < len(kinds) {

@@ -56,6 +56,9 @@ func report(r *Results) string {
 	memorySection(p, r)
 	recoverySection(p, r)
 	profileSection(p, r)
+	for _, rp := range registry {
+		rp.section(p, r)
+	}
 	if len(r.Errors) > 0 {
 		p("## Errors")
 		p("")

@@ -64,11 +64,7 @@ func apiOf(xrd *unstructured.Unstructured, selector labels.Selector) api {
 		scope = ScopeLegacyCluster
 	}
 	group, _, _ := unstructured.NestedString(xrd.Object, "spec", "group")
-	names := "claimNames"
-	if scope != ScopeLegacyCluster {
-		names = "names"
-	}
-	plural, _, _ := unstructured.NestedString(xrd.Object, "spec", names, "plural")
+	plural, _, _ := unstructured.NestedString(xrd.Object, "spec", namesField(scope), "plural")
 	if plural == "" || group == "" {
 		return api{}
 	}
@@ -81,6 +77,15 @@ func apiOf(xrd *unstructured.Unstructured, selector labels.Selector) api {
 		out.Refused = "the XRD has scope " + scope + ", which this connector does not know: it is not mirrored"
 	}
 	return out
+}
+
+// namesField is the field of an XRD of that scope that names the API it
+// offers: claimNames (the claim) for LegacyCluster, names (the XR) otherwise.
+func namesField(scope string) string {
+	if scope == ScopeLegacyCluster {
+		return "claimNames"
+	}
+	return "names"
 }
 
 // withdrawReason says why an XRD offers nothing: it is gone or going, it

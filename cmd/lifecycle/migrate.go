@@ -81,14 +81,18 @@ func (m *MigrateUpbound) Run(ctx context.Context) error {
 	return m.mark(ctx, cp, objs, plan)
 }
 
-// upboundObject is one remote claim of Upbound's connector, with its kind.
+// upboundObject is one remote object of Upbound's connector (a claim or a
+// namespaced XR), with its kind.
 type upboundObject struct {
-	obj unstructured.Unstructured
-	gvk schema.GroupVersionKind
+	obj  unstructured.Unstructured
+	gvk  schema.GroupVersionKind
+	kind sync.Kind
 }
 
-// upboundObjects lists, for every claim kind of the control plane's XRDs,
-// the claims labelled as Upbound's connector's for this app cluster.
+// upboundObjects lists, for every kind the control plane's XRDs offer an
+// app cluster (crdmirror.OfferedKind: the claim kind of a LegacyCluster XRD,
+// the XR kind of a Namespaced one), the objects of the control-plane
+// namespace labelled as Upbound's connector's for this app cluster.
 func (m *MigrateUpbound) upboundObjects(ctx context.Context, cp client.Client) (map[string]upboundObject, error) {
 	xrds := &unstructured.UnstructuredList{}
 	xrds.SetGroupVersionKind(crdmirror.XRDGVK.GroupVersion().WithKind("CompositeResourceDefinitionList"))
@@ -96,36 +100,21 @@ func (m *MigrateUpbound) upboundObjects(ctx context.Context, cp client.Client) (
 		return nil, fmt.Errorf("list the control plane's XRDs: %w", err)
 	}
 	out := map[string]upboundObject{}
-	for _, x := range xrds.Items {
-		gvk, ok := claimGVK(x)
+	for i := range xrds.Items {
+		gvk, kind, ok := crdmirror.OfferedKind(&xrds.Items[i])
 		if !ok {
 			continue
 		}
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 		if err := cp.List(ctx, list, client.InNamespace(m.ControlPlaneNamespace), client.MatchingLabels{sync.UpboundLabelAppCluster: m.UpboundClusterID}); err != nil {
-			return nil, fmt.Errorf("list %s claims in control-plane namespace %s: %w", gvk.Kind, m.ControlPlaneNamespace, err)
+			return nil, fmt.Errorf("list %s objects in control-plane namespace %s: %w", gvk.Kind, m.ControlPlaneNamespace, err)
 		}
 		for _, o := range list.Items {
-			out[o.GetName()] = upboundObject{obj: o, gvk: gvk}
+			out[o.GetName()] = upboundObject{obj: o, gvk: gvk, kind: kind}
 		}
 	}
 	return out, nil
-}
-
-// claimGVK is the claim kind of an XRD, at its referenceable version.
-func claimGVK(xrd unstructured.Unstructured) (schema.GroupVersionKind, bool) {
-	group, _, _ := unstructured.NestedString(xrd.Object, "spec", "group")
-	kind, _, _ := unstructured.NestedString(xrd.Object, "spec", "claimNames", "kind")
-	versions, _, _ := unstructured.NestedSlice(xrd.Object, "spec", "versions")
-	version := ""
-	for _, v := range versions {
-		vm, _ := v.(map[string]any)
-		if name, _ := vm["name"].(string); version == "" || vm["referenceable"] == true {
-			version = name
-		}
-	}
-	return schema.GroupVersionKind{Group: group, Version: version, Kind: kind}, group != "" && kind != "" && version != ""
 }
 
 // plan reads the app cluster (its namespaces, the local objects of those
@@ -155,7 +144,7 @@ func (m *MigrateUpbound) plan(ctx context.Context, app client.Client, objs map[s
 				return nil, fmt.Errorf("read local %s %s: %w", o.gvk.Kind, key, err)
 			}
 		}
-		remotes = append(remotes, UpboundObject{Name: o.obj.GetName(), Labels: l, Annotations: o.obj.GetAnnotations()})
+		remotes = append(remotes, UpboundObject{Name: o.obj.GetName(), Labels: l, Annotations: o.obj.GetAnnotations(), NamespacedXR: o.kind == sync.KindXR})
 	}
 	return PlanUpboundMigration(m.UpboundClusterID, remotes, namespaces, locals), nil
 }

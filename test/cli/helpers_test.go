@@ -114,11 +114,7 @@ func runCLI(t *testing.T, args ...string) string {
 // checkOutput fails the test for each wanted line fragment missing in out.
 func checkOutput(t *testing.T, out string, want ...string) {
 	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(out, w) {
-			t.Errorf("output lacks %q:\n%s", w, out)
-		}
-	}
+	harness.CheckOutput(t, out, want...)
 }
 
 // runDeployment runs the release's Deployment as the kubelet would run its

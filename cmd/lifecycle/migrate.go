@@ -20,13 +20,13 @@ import (
 	"github.com/mcp-connector/mcp-connector/sync/orphan"
 )
 
-// MigrateUpbound takes over, in place, the claims that Upbound's MCP
-// Connector made for this app cluster in its control-plane namespace
-// (docs/migrate-from-upbound.md). Without Yes it only prints the plan. With
-// Yes it marks each claim to import as an uninstall of this cluster would
-// have (sync/orphan's marks, under the name it has): the next connector
-// started for the namespace imports it through the ordinary import path,
-// bound to the very same remote claim.
+// MigrateUpbound takes over, in place, the claims and the namespaced XRs
+// (Crossplane v2) that Upbound's MCP Connector made for this app cluster in
+// its control-plane namespace (docs/migrate-from-upbound.md). Without Yes it
+// only prints the plan. With Yes it marks each object to import as an
+// uninstall of this cluster would have (sync/orphan's marks, under the name
+// it has): the next connector started for the namespace imports it through
+// the ordinary import path, bound to the very same remote object.
 type MigrateUpbound struct {
 	Cluster                Cluster
 	ControlPlaneNamespace  string
@@ -72,10 +72,10 @@ func (m *MigrateUpbound) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	say(m.Out, "Claims of Upbound's MCP Connector for app cluster %s in control-plane namespace %s:\n", m.UpboundClusterID, m.ControlPlaneNamespace)
+	say(m.Out, "Claims and namespaced XRs of Upbound's MCP Connector for app cluster %s in control-plane namespace %s:\n", m.UpboundClusterID, m.ControlPlaneNamespace)
 	sayln(m.Out, FormatMigrationPlan(plan))
 	if !m.Yes {
-		say(m.Out, "Nothing was changed. Run again with --yes to mark the claims to import; then `mcp-connector install ... %s` imports them.\n", m.ControlPlaneNamespace)
+		say(m.Out, "Nothing was changed. Run again with --yes to mark them to import; then `mcp-connector install ... %s` imports them.\n", m.ControlPlaneNamespace)
 		return nil
 	}
 	return m.mark(ctx, cp, objs, plan)
@@ -89,17 +89,23 @@ type upboundObject struct {
 	kind sync.Kind
 }
 
+// objectKey is a remote object of a kind in the control-plane namespace.
+type objectKey struct {
+	kind schema.GroupKind
+	name string
+}
+
 // upboundObjects lists, for every kind the control plane's XRDs offer an
 // app cluster (crdmirror.OfferedKind: the claim kind of a LegacyCluster XRD,
 // the XR kind of a Namespaced one), the objects of the control-plane
 // namespace labelled as Upbound's connector's for this app cluster.
-func (m *MigrateUpbound) upboundObjects(ctx context.Context, cp client.Client) (map[string]upboundObject, error) {
+func (m *MigrateUpbound) upboundObjects(ctx context.Context, cp client.Client) (map[objectKey]upboundObject, error) {
 	xrds := &unstructured.UnstructuredList{}
 	xrds.SetGroupVersionKind(crdmirror.XRDGVK.GroupVersion().WithKind("CompositeResourceDefinitionList"))
 	if err := cp.List(ctx, xrds); err != nil {
 		return nil, fmt.Errorf("list the control plane's XRDs: %w", err)
 	}
-	out := map[string]upboundObject{}
+	out := map[objectKey]upboundObject{}
 	for i := range xrds.Items {
 		gvk, kind, ok := crdmirror.OfferedKind(&xrds.Items[i])
 		if !ok {
@@ -111,7 +117,7 @@ func (m *MigrateUpbound) upboundObjects(ctx context.Context, cp client.Client) (
 			return nil, fmt.Errorf("list %s objects in control-plane namespace %s: %w", gvk.Kind, m.ControlPlaneNamespace, err)
 		}
 		for _, o := range list.Items {
-			out[o.GetName()] = upboundObject{obj: o, gvk: gvk, kind: kind}
+			out[objectKey{kind: gvk.GroupKind(), name: o.GetName()}] = upboundObject{obj: o, gvk: gvk, kind: kind}
 		}
 	}
 	return out, nil
@@ -119,7 +125,7 @@ func (m *MigrateUpbound) upboundObjects(ctx context.Context, cp client.Client) (
 
 // plan reads the app cluster (its namespaces, the local objects of those
 // names) and decides (PlanUpboundMigration).
-func (m *MigrateUpbound) plan(ctx context.Context, app client.Client, objs map[string]upboundObject) ([]MigrationItem, error) {
+func (m *MigrateUpbound) plan(ctx context.Context, app client.Client, objs map[objectKey]upboundObject) ([]MigrationItem, error) {
 	nsList := &corev1.NamespaceList{}
 	if err := app.List(ctx, nsList); err != nil {
 		return nil, fmt.Errorf("list the app cluster's namespaces: %w", err)
@@ -128,7 +134,7 @@ func (m *MigrateUpbound) plan(ctx context.Context, app client.Client, objs map[s
 	for _, ns := range nsList.Items {
 		namespaces[ns.Name] = ns.DeletionTimestamp.IsZero()
 	}
-	locals := map[types.NamespacedName]bool{}
+	locals := map[LocalKey]bool{}
 	var remotes []UpboundObject
 	for _, o := range objs {
 		l := o.obj.GetLabels()
@@ -139,42 +145,43 @@ func (m *MigrateUpbound) plan(ctx context.Context, app client.Client, objs map[s
 			err := app.Get(ctx, key, local)
 			switch {
 			case err == nil:
-				locals[key] = true
+				locals[LocalKey{Kind: o.gvk.GroupKind(), NamespacedName: key}] = true
 			case client.IgnoreNotFound(err) != nil && !meta.IsNoMatchError(err):
 				return nil, fmt.Errorf("read local %s %s: %w", o.gvk.Kind, key, err)
 			}
 		}
-		remotes = append(remotes, UpboundObject{Name: o.obj.GetName(), Labels: l, Annotations: o.obj.GetAnnotations(), NamespacedXR: o.kind == sync.KindXR})
+		remotes = append(remotes, UpboundObject{Kind: o.gvk.GroupKind(), Name: o.obj.GetName(), Labels: l, Annotations: o.obj.GetAnnotations(), NamespacedXR: o.kind == sync.KindXR})
 	}
 	return PlanUpboundMigration(m.UpboundClusterID, remotes, namespaces, locals), nil
 }
 
-// mark carries out the plan: each claim to import gets the marks an
+// mark carries out the plan: each object to import gets the marks an
 // uninstall of this cluster leaves (orphaned, the origin, the local Secret
 // name), so that the connector's importer takes it (sync/importer.go).
-func (m *MigrateUpbound) mark(ctx context.Context, cp client.Client, objs map[string]upboundObject, plan []MigrationItem) error {
+func (m *MigrateUpbound) mark(ctx context.Context, cp client.Client, objs map[objectKey]upboundObject, plan []MigrationItem) error {
 	marked := 0
 	for _, it := range plan {
 		if !it.Action.Marks() {
 			continue
 		}
-		o := objs[it.Remote]
+		o := objs[objectKey{kind: it.Kind, name: it.Remote}]
 		patch, err := migrationPatch(m.ClusterID, it.Local, o.obj)
 		if err != nil {
 			return err
 		}
 		if err := cp.Patch(ctx, &o.obj, client.RawPatch(types.MergePatchType, patch)); err != nil {
-			return fmt.Errorf("mark claim %s/%s to import: %w", m.ControlPlaneNamespace, it.Remote, err)
+			return fmt.Errorf("mark %s %s/%s to import: %w", it.Kind.Kind, m.ControlPlaneNamespace, it.Remote, err)
 		}
 		marked++
 	}
-	say(m.Out, "Marked %d claim(s) to import. Install the connector for %s now (or restart it): it imports them under their names, each one whose namespace is missing once the namespace is created.\n", marked, m.ControlPlaneNamespace)
+	say(m.Out, "Marked %d object(s) to import. Install the connector for %s now (or restart it): it imports them under their names, each one whose namespace is missing once the namespace is created.\n", marked, m.ControlPlaneNamespace)
 	return nil
 }
 
-// migrationPatch is the merge patch that makes an Upbound claim importable
-// by the app cluster clusterID as local: the marks orphan.ImportCandidate
-// reads, and the claim's connection Secret name as the local one.
+// migrationPatch is the merge patch that makes an Upbound claim or XR
+// importable by the app cluster clusterID as local: the marks
+// orphan.ImportCandidate reads, and a claim's connection Secret name as the
+// local one (an XR names none: its composed Secrets are copied by owner).
 func migrationPatch(clusterID string, local types.NamespacedName, remote unstructured.Unstructured) ([]byte, error) {
 	secret, _, _ := unstructured.NestedString(remote.Object, "spec", "writeConnectionSecretToRef", "name")
 	annotations := map[string]any{

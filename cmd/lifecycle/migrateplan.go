@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
@@ -45,6 +46,10 @@ func (a MigrationAction) Marks() bool {
 
 // UpboundObject is what the plan reads of one remote object.
 type UpboundObject struct {
+	// Kind is its kind: a claim kind, or a namespaced XR kind (NamespacedXR).
+	// Objects of two kinds may share a name (Upbound's names leave the kind
+	// out).
+	Kind         schema.GroupKind
 	Name         string
 	Labels       map[string]string
 	Annotations  map[string]string
@@ -53,31 +58,39 @@ type UpboundObject struct {
 
 // MigrationItem is the plan for one remote object.
 type MigrationItem struct {
+	Kind   schema.GroupKind
 	Remote string
 	Local  types.NamespacedName
 	Action MigrationAction
 }
 
+// LocalKey is a local object of a kind.
+type LocalKey struct {
+	Kind schema.GroupKind
+	types.NamespacedName
+}
+
 // PlanUpboundMigration decides, for each remote object labelled as Upbound's
 // connector's for the app cluster upboundClusterID, what the migration does,
 // given the namespaces and the local objects of the app cluster. Objects of
-// other app clusters are not in the plan. The plan is sorted by local key.
-func PlanUpboundMigration(upboundClusterID string, remotes []UpboundObject, namespaces map[string]bool, locals map[types.NamespacedName]bool) []MigrationItem {
+// other app clusters are not in the plan. The plan is sorted by local key,
+// then kind.
+func PlanUpboundMigration(upboundClusterID string, remotes []UpboundObject, namespaces map[string]bool, locals map[LocalKey]bool) []MigrationItem {
 	var plan []MigrationItem
 	for _, r := range remotes {
 		if r.Labels[sync.UpboundLabelAppCluster] != upboundClusterID {
 			continue
 		}
 		local := types.NamespacedName{Namespace: r.Labels[sync.UpboundLabelAppNamespace], Name: r.Labels[sync.UpboundLabelAppName]}
-		plan = append(plan, MigrationItem{Remote: r.Name, Local: local, Action: migrationAction(upboundClusterID, r, local, namespaces, locals)})
+		plan = append(plan, MigrationItem{Kind: r.Kind, Remote: r.Name, Local: local, Action: migrationAction(upboundClusterID, r, local, namespaces, locals)})
 	}
 	slices.SortFunc(plan, func(a, b MigrationItem) int {
-		return strings.Compare(a.Local.String()+"\x00"+a.Remote, b.Local.String()+"\x00"+b.Remote)
+		return strings.Compare(a.Local.String()+"\x00"+a.Kind.String()+"\x00"+a.Remote, b.Local.String()+"\x00"+b.Kind.String()+"\x00"+b.Remote)
 	})
 	return plan
 }
 
-func migrationAction(clusterID string, r UpboundObject, local types.NamespacedName, namespaces map[string]bool, locals map[types.NamespacedName]bool) MigrationAction {
+func migrationAction(clusterID string, r UpboundObject, local types.NamespacedName, namespaces map[string]bool, locals map[LocalKey]bool) MigrationAction {
 	_, labelled := r.Labels[conflict.LabelClusterID]
 	_, marked := r.Annotations[conflict.AnnotationClusterID]
 	switch {
@@ -87,19 +100,20 @@ func migrationAction(clusterID string, r UpboundObject, local types.NamespacedNa
 		return MigrateDone
 	case !namespaces[local.Namespace]:
 		return MigrateNamespaceMissing
-	case locals[local]:
+	case locals[LocalKey{Kind: r.Kind, NamespacedName: local}]:
 		return MigrateLocalExists
 	}
 	return MigrateImport
 }
 
 // FormatMigrationPlan is the dry run's report: one line per remote object
-// and a count of each action.
+// (<Kind>.<group>/<name> -> <namespace>/<name>: <action>) and a count of
+// each action.
 func FormatMigrationPlan(plan []MigrationItem) string {
 	var b strings.Builder
 	counts := map[MigrationAction]int{}
 	for _, it := range plan {
-		fmt.Fprintf(&b, "  %s -> %s: %s\n", it.Remote, it.Local, it.Action)
+		fmt.Fprintf(&b, "  %s/%s -> %s: %s\n", it.Kind, it.Remote, it.Local, it.Action)
 		counts[it.Action]++
 	}
 	fmt.Fprintf(&b, "%d to import, %d in conflict, %d migrated already, %d skipped\n", counts[MigrateImport],

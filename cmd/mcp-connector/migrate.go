@@ -22,10 +22,10 @@ type MigrateUpboundOptions struct {
 // AddFlags binds the options to a flag set.
 func (o *MigrateUpboundOptions) AddFlags(fs *pflag.FlagSet) {
 	addClusterFlags(fs, &o.Cluster)
-	fs.StringVar(&o.ControlPlaneKubeconfig, "control-plane-kubeconfig", o.ControlPlaneKubeconfig, "Kubeconfig of the control plane (credentials that may list the XRDs and patch the claims).")
-	fs.StringVar(&o.UpboundClusterID, "upbound-cluster-id", o.UpboundClusterID, "The cluster id Upbound's MCP Connector used for this cluster (label mcp-connector.upbound.io/app-cluster of its claims).")
+	fs.StringVar(&o.ControlPlaneKubeconfig, "control-plane-kubeconfig", o.ControlPlaneKubeconfig, "Kubeconfig of the control plane (credentials that may list the XRDs and patch the claims and XRs).")
+	fs.StringVar(&o.UpboundClusterID, "upbound-cluster-id", o.UpboundClusterID, "The cluster id Upbound's MCP Connector used for this cluster (label mcp-connector.upbound.io/app-cluster of its objects).")
 	fs.StringVar(&o.ClusterID, "cluster-id", o.ClusterID, "This cluster's id for mcp-connector, as install will use it (default: the uid of its kube-system namespace).")
-	fs.BoolVar(&o.Yes, "yes", o.Yes, "Mark the claims to import; without it nothing is written.")
+	fs.BoolVar(&o.Yes, "yes", o.Yes, "Mark the claims and XRs to import; without it nothing is written.")
 }
 
 // Complete takes the argument and where to print.
@@ -50,16 +50,17 @@ func (o *MigrateUpboundOptions) Validate() error {
 }
 
 func newMigrateCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "migrate", Short: "Take over claims another connector made in the control plane"}
+	cmd := &cobra.Command{Use: "migrate", Short: "Take over claims and XRs another connector made in the control plane"}
 	o := &MigrateUpboundOptions{MigrateUpbound: lifecycle.MigrateUpbound{Cluster: lifecycle.Cluster{Namespace: DefaultReleaseNamespace}}}
 	up := &cobra.Command{
 		Use:   "upbound <namespace-in-control-plane>",
 		Short: "Migrate in place from Upbound's MCP Connector (dry run unless --yes)",
-		Long: `Find the claims Upbound's MCP Connector made for this cluster in <namespace-in-control-plane>
-and print what a migration does with each: import it (a local copy, synced from then on, the
-remote claim kept with its name, composite and resources), or a conflict (a local object of
-that name exists, its namespace is missing). With --yes, marks the claims to import; the
-connector installed for the namespace then imports them. See docs/migrate-from-upbound.md.`,
+		Long: `Find the claims and namespaced XRs (Crossplane v2) Upbound's MCP Connector made for this
+cluster in <namespace-in-control-plane> and print what a migration does with each: import it (a
+local copy, synced from then on, the remote object kept with its name, composite and resources),
+or a conflict (a local object of that name exists, its namespace is missing). With --yes, marks
+them to import; the connector installed for the namespace then imports them. See
+docs/migrate-from-upbound.md.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Complete(args, cmd.OutOrStdout())

@@ -48,10 +48,10 @@ func TestMigrateFromUpbound(t *testing.T) {
 		"1 to import, 1 in conflict, 0 migrated already", "Nothing was changed")
 	checkUnchanged(t, cpNS, db, cache)
 
-	checkOutput(t, runCLI(t, append(migrate, "--yes")...), "Marked 2 claim(s) to import")
+	checkOutput(t, runCLI(t, append(migrate, "--yes")...), "Marked 2 object(s) to import")
 	markedDB, markedCache := getRemote(t, cpNS, db.GetName()), getRemote(t, cpNS, cache.GetName())
 	checkOutput(t, runCLI(t, append(migrate, "--yes")...), db.GetName()+" -> "+appNS+"/db: migrated already",
-		cache.GetName()+" -> "+missingNS+"/cache: migrated already", "0 to import, 0 in conflict, 2 migrated already", "Marked 0 claim(s)")
+		cache.GetName()+" -> "+missingNS+"/cache: migrated already", "0 to import, 0 in conflict, 2 migrated already", "Marked 0 object(s)")
 	checkUnchanged(t, cpNS, markedDB, markedCache)
 
 	proc := install(t, releaseNS, cpNS, release, "Namespace "+cpNS+" exists")

@@ -42,7 +42,7 @@ func TestMigrateXRsFromUpbound(t *testing.T) {
 		"1 to import, 1 in conflict, 0 migrated already", "Nothing was changed")
 	checkMarks(t, r, orders, cache)
 
-	harness.CheckOutput(t, r.migrateUpbound(t, upID, "--yes"), "Marked 2 claim(s) to import")
+	harness.CheckOutput(t, r.migrateUpbound(t, upID, "--yes"), "Marked 2 object(s) to import")
 	marked := []*unstructured.Unstructured{getUpboundXR(t, r, orders.GetName()), getUpboundXR(t, r, cache.GetName())}
 	for _, m := range marked {
 		if m.GetAnnotations()[conflict.AnnotationClusterID] != r.clusterID || m.GetLabels()[conflict.LabelClaimNamespace] == "" {
@@ -50,7 +50,7 @@ func TestMigrateXRsFromUpbound(t *testing.T) {
 		}
 	}
 	harness.CheckOutput(t, r.migrateUpbound(t, upID, "--yes"), orders.GetName()+" -> "+r.local+"/orders: migrated already",
-		"0 to import, 0 in conflict, 2 migrated already", "Marked 0 claim(s)")
+		"0 to import, 0 in conflict, 2 migrated already", "Marked 0 object(s)")
 	checkMarks(t, r, marked...)
 
 	r.start(t)
@@ -71,7 +71,7 @@ func TestMigrateXRsFromUpbound(t *testing.T) {
 		}
 		return syncedAndReady(u)
 	})
-	harness.CheckOutput(t, r.migrateUpbound(t, upID, "--yes"), "0 to import, 0 in conflict, 2 migrated already", "Marked 0 claim(s)")
+	harness.CheckOutput(t, r.migrateUpbound(t, upID, "--yes"), "0 to import, 0 in conflict, 2 migrated already", "Marked 0 object(s)")
 }
 
 // migrateUpbound runs `mcp-connector migrate upbound` for the rig's

@@ -7,12 +7,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/mcp-connector/mcp-connector/cmd/lifecycle"
 	"github.com/mcp-connector/mcp-connector/conflict"
 	"github.com/mcp-connector/mcp-connector/sync"
 	"github.com/mcp-connector/mcp-connector/test/harness"
@@ -22,16 +24,23 @@ import (
 // Upbound's MCP Connector made on Crossplane v2 (names and labels computed
 // from its rule, composed by real Crossplane): a dry run lists one to
 // import and one whose app namespace is missing, and writes nothing; --yes
-// marks both, and a second run changes nothing; the connector then imports
-// the first as a local XR in its app namespace, bound to the same remote XR
-// (same uid, same name, same composed resources) with its composed Secret,
-// and syncs it from then on; the other is imported once its namespace is
-// created, without a restart; a run after the import changes nothing.
+// marks both, and a second run changes nothing; `install` (the connector
+// with the identity it minted) then imports the first as a local XR in its
+// app namespace, bound to the same remote XR (same uid, same name, same
+// composed resources) with its composed Secret, and syncs it from then on;
+// the other is imported once its namespace is created, without a restart;
+// a run after the import changes nothing.
 func TestMigrateXRsFromUpbound(t *testing.T) {
 	world.LogOnFailure(t)
 	ctx := context.Background()
 	r := newXRRig(t)
 	upID := "upbound-" + r.clusterID
+	// The cluster id of migrate and install both: the uid of kube-system.
+	ns := &corev1.Namespace{}
+	if err := r.app.Client.Get(ctx, client.ObjectKey{Name: "kube-system"}, ns); err != nil {
+		t.Fatal(err)
+	}
+	clusterID := string(ns.UID)
 	const missingNS = "later"
 	orders := upboundXR(t, r, upID, r.local, "orders", 2)
 	cache := upboundXR(t, r, upID, missingNS, "cache", 1)
@@ -45,7 +54,7 @@ func TestMigrateXRsFromUpbound(t *testing.T) {
 	harness.CheckOutput(t, r.migrateUpbound(t, upID, "--yes"), "Marked 2 object(s) to import")
 	marked := []*unstructured.Unstructured{getUpboundXR(t, r, orders.GetName()), getUpboundXR(t, r, cache.GetName())}
 	for _, m := range marked {
-		if m.GetAnnotations()[conflict.AnnotationClusterID] != r.clusterID || m.GetLabels()[conflict.LabelClaimNamespace] == "" {
+		if m.GetAnnotations()[conflict.AnnotationClusterID] != clusterID || m.GetLabels()[conflict.LabelClaimNamespace] == "" {
 			t.Errorf("XR %s not marked to import: labels %v annotations %v", m.GetName(), m.GetLabels(), m.GetAnnotations())
 		}
 	}
@@ -53,12 +62,12 @@ func TestMigrateXRsFromUpbound(t *testing.T) {
 		"0 to import, 0 in conflict, 2 migrated already", "Marked 0 object(s)")
 	checkMarks(t, r, marked...)
 
-	r.start(t)
-	checkXRMigrated(t, r, orders)
+	r.install(t)
+	checkXRMigrated(t, r, clusterID, orders)
 	if err := r.app.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: missingNS}}); err != nil {
 		t.Fatal(err)
 	}
-	checkXRMigrated(t, r, orders, cache)
+	checkXRMigrated(t, r, clusterID, orders, cache)
 
 	// Synced from then on: a change of the local XR goes up under the old
 	// name and its composed status comes down.
@@ -75,17 +84,62 @@ func TestMigrateXRsFromUpbound(t *testing.T) {
 }
 
 // migrateUpbound runs `mcp-connector migrate upbound` for the rig's
-// namespace and cluster id against its app cluster.
+// namespace against its app cluster.
 func (r *xrRig) migrateUpbound(t *testing.T, upboundID string, extra ...string) string {
 	t.Helper()
-	args := append([]string{"migrate", "upbound", r.namespace, "--upbound-cluster-id=" + upboundID, "--cluster-id=" + r.clusterID,
+	args := append([]string{"migrate", "upbound", r.namespace, "--upbound-cluster-id=" + upboundID,
 		"--control-plane-kubeconfig=" + world.ControlPlane.Kubeconfig}, extra...)
-	out, err := harness.RunCLI(r.app.Kubeconfig, args...)
+	out, err := harness.RunCLI(t, r.app.Kubeconfig, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("mcp-connector %s:\n%s", strings.Join(args, " "), out)
 	return out
+}
+
+// install runs `mcp-connector install` for the rig's control-plane
+// namespace with an administrator's kubeconfig of the control plane (so it
+// mints the app cluster's identity), runs the Deployment it made as its pod
+// would run (its ServiceAccount, the minted token), and waits until install
+// saw the connector connected. The identity's cluster-wide objects are
+// removed when the test ends.
+func (r *xrRig) install(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	const releaseNS = "connector"
+	release := "mcp-connector-" + r.namespace
+	if err := r.app.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: releaseNS}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, o := range lifecycle.IdentityObjects(r.namespace, nil) {
+			if o.GetNamespace() == "" {
+				_ = world.ControlPlane.Client.Delete(context.Background(), o)
+			}
+		}
+	})
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := harness.RunCLI(t, r.app.Kubeconfig, "install", "ctp1", r.namespace, "-n", releaseNS,
+			"--control-plane-kubeconfig="+world.ControlPlane.Kubeconfig, "--set", "rbac.claimAPIGroups[0]="+harness.ExampleGroup,
+			"--set", "rbac.claimAPIGroups[1]="+harness.V2Group, "--timeout=3m")
+		done <- result{out, err}
+	}()
+	d := &appsv1.Deployment{}
+	harness.Eventually(t, waitTimeout, func() error {
+		return r.app.Client.Get(ctx, client.ObjectKey{Namespace: releaseNS, Name: release}, d)
+	})
+	harness.StartPod(t, r.app.Client, d, d.Name+"-0", harness.ServiceAccountKubeconfig(t, r.app, releaseNS, d.Spec.Template.Spec.ServiceAccountName))
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	t.Logf("mcp-connector install:\n%s", res.out)
+	harness.CheckOutput(t, res.out, "Minted identity ServiceAccount "+r.namespace+"/", "API "+harness.V2XRDName+": Mirrored", "Connected")
 }
 
 // upboundXR creates, in the rig's control-plane namespace, the namespaced
@@ -136,7 +190,7 @@ func checkMarks(t *testing.T, r *xrRig, was ...*unstructured.Unstructured) {
 // still the same remote object under the same name with the same composed
 // resources, labelled as this cluster's; and that no other remote XR was
 // made.
-func checkXRMigrated(t *testing.T, r *xrRig, upbound ...*unstructured.Unstructured) {
+func checkXRMigrated(t *testing.T, r *xrRig, clusterID string, upbound ...*unstructured.Unstructured) {
 	t.Helper()
 	ctx := context.Background()
 	for _, u := range upbound {
@@ -152,8 +206,8 @@ func checkXRMigrated(t *testing.T, r *xrRig, upbound ...*unstructured.Unstructur
 		if remote.GetUID() != u.GetUID() || !cmp.Equal(wasRefs, gotRefs) {
 			t.Errorf("remote XR %s: uid %s composing %v, was %s composing %v", u.GetName(), remote.GetUID(), gotRefs, u.GetUID(), wasRefs)
 		}
-		if got := remote.GetLabels()[conflict.LabelClusterID]; got != r.clusterID {
-			t.Errorf("remote XR %s: cluster-id label %q, want %q", u.GetName(), got, r.clusterID)
+		if got := remote.GetLabels()[conflict.LabelClusterID]; got != clusterID {
+			t.Errorf("remote XR %s: cluster-id label %q, want %q", u.GetName(), got, clusterID)
 		}
 		secret := &corev1.Secret{}
 		name := sync.XRSecretName(harness.V2Group, harness.V2XRKind, key.Name, harness.V2SecretName(u.GetName()))

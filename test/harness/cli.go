@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -10,13 +11,19 @@ import (
 // RunCLI runs the connector's binary (BuildConnector) with args against the
 // cluster of kubeconfig, to its end, and returns what it printed (stdout
 // and stderr together, as a user sees them); a failed run is an error
-// carrying that output.
-func RunCLI(kubeconfig string, args ...string) (string, error) {
+// carrying that output. Helm's configuration, cache and data live in a
+// temporary directory of the test, not in the home of whoever runs it. It
+// may be called from a goroutine of the test (an install that waits for a
+// connector the test then starts).
+func RunCLI(t testing.TB, kubeconfig string, args ...string) (string, error) {
 	path, err := BuildConnector()
 	if err != nil {
 		return "", err
 	}
-	out, err := exec.Command(path, append(args, "--kubeconfig="+kubeconfig)...).CombinedOutput()
+	cmd := exec.Command(path, append(args, "--kubeconfig="+kubeconfig)...)
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("mcp-connector %s: %w\n%s", strings.Join(args, " "), err, out)
 	}

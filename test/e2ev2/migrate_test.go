@@ -3,6 +3,7 @@ package e2ev2
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -21,15 +23,17 @@ import (
 )
 
 // TestMigrateXRsFromUpbound migrates in place the namespaced XRs that
-// Upbound's MCP Connector made on Crossplane v2 (names and labels computed
-// from its rule, composed by real Crossplane): a dry run lists one to
-// import and one whose app namespace is missing, and writes nothing; --yes
-// marks both, and a second run changes nothing; `install` (the connector
-// with the identity it minted) then imports the first as a local XR in its
-// app namespace, bound to the same remote XR (same uid, same name, same
-// composed resources) with its composed Secret, and syncs it from then on;
-// the other is imported once its namespace is created, without a restart;
-// a run after the import changes nothing.
+// Upbound's MCP Connector made on Crossplane v2, beside a claim of the same
+// local name (names and labels computed from its rule, composed by real
+// Crossplane): a dry run lists the XR and the claim to import and an XR
+// whose app namespace is missing, and writes nothing; --yes marks the
+// three, and a second run changes nothing; `install` (the connector with
+// the identity it minted) then imports the XR as a local XR in its app
+// namespace, bound to the same remote XR (same uid, same name, same
+// composed resources) with its composed Secret, and the claim with its
+// connection Secret, and syncs them from then on; the other XR is imported
+// once its namespace is created, without a restart; a run after the import
+// changes nothing.
 func TestMigrateXRsFromUpbound(t *testing.T) {
 	world.LogOnFailure(t)
 	ctx := context.Background()
@@ -42,32 +46,38 @@ func TestMigrateXRsFromUpbound(t *testing.T) {
 	}
 	clusterID := string(ns.UID)
 	const missingNS = "later"
-	orders := upboundXR(t, r, upID, r.local, "orders", 2)
-	cache := upboundXR(t, r, upID, missingNS, "cache", 1)
+	orders := upboundObject(t, r, harness.NewV2XR("", "", 2), upID, r.local, "orders", true)
+	cache := upboundObject(t, r, harness.NewV2XR("", "", 1), upID, missingNS, "cache", true)
+	claim := upboundObject(t, r, harness.NewExampleClaim("", "orders", 1), upID, r.local, "orders", false)
 
 	out := r.migrateUpbound(t, upID)
-	harness.CheckOutput(t, out, orders.GetName()+" -> "+r.local+"/orders: import",
+	harness.CheckOutput(t, out, "Database.data.starter.org/"+orders.GetName()+" -> "+r.local+"/orders: import",
+		"KubernetesCluster.k8s.starter.org/"+claim.GetName()+" -> "+r.local+"/orders: import",
 		cache.GetName()+" -> "+missingNS+"/cache: conflict: its namespace does not exist in this cluster",
-		"1 to import, 1 in conflict, 0 migrated already", "Nothing was changed")
-	checkMarks(t, r, orders, cache)
+		"2 to import, 1 in conflict, 0 migrated already", "Nothing was changed")
+	checkMarks(t, r, orders, cache, claim)
 
-	harness.CheckOutput(t, r.migrateUpbound(t, upID, "--yes"), "Marked 2 object(s) to import")
-	marked := []*unstructured.Unstructured{getUpboundXR(t, r, orders.GetName()), getUpboundXR(t, r, cache.GetName())}
-	for _, m := range marked {
+	harness.CheckOutput(t, r.migrateUpbound(t, upID, "--yes"), "Marked 3 object(s) to import")
+	var marked []*unstructured.Unstructured
+	for _, u := range []*unstructured.Unstructured{orders, cache, claim} {
+		m := getRemoteObject(t, r, u)
 		if m.GetAnnotations()[conflict.AnnotationClusterID] != clusterID || m.GetLabels()[conflict.LabelClaimNamespace] == "" {
-			t.Errorf("XR %s not marked to import: labels %v annotations %v", m.GetName(), m.GetLabels(), m.GetAnnotations())
+			t.Errorf("%s %s not marked to import: labels %v annotations %v", m.GetKind(), m.GetName(), m.GetLabels(), m.GetAnnotations())
 		}
+		marked = append(marked, m)
 	}
 	harness.CheckOutput(t, r.migrateUpbound(t, upID, "--yes"), orders.GetName()+" -> "+r.local+"/orders: migrated already",
-		"0 to import, 0 in conflict, 2 migrated already", "Marked 0 object(s)")
+		"0 to import, 0 in conflict, 3 migrated already", "Marked 0 object(s)")
 	checkMarks(t, r, marked...)
 
 	r.install(t)
-	checkXRMigrated(t, r, clusterID, orders)
+	checkUpboundMigrated(t, r, clusterID, orders, claim)
+	checkOnlyUpbounds(t, r, orders, cache, claim)
 	if err := r.app.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: missingNS}}); err != nil {
 		t.Fatal(err)
 	}
-	checkXRMigrated(t, r, clusterID, orders, cache)
+	checkUpboundMigrated(t, r, clusterID, orders, cache, claim)
+	checkOnlyUpbounds(t, r, orders, cache, claim)
 
 	// Synced from then on: a change of the local XR goes up under the old
 	// name and its composed status comes down.
@@ -80,7 +90,7 @@ func TestMigrateXRsFromUpbound(t *testing.T) {
 		}
 		return syncedAndReady(u)
 	})
-	harness.CheckOutput(t, r.migrateUpbound(t, upID, "--yes"), "0 to import, 0 in conflict, 2 migrated already", "Marked 0 object(s)")
+	harness.CheckOutput(t, r.migrateUpbound(t, upID, "--yes"), "0 to import, 0 in conflict, 3 migrated already", "Marked 0 object(s)")
 }
 
 // migrateUpbound runs `mcp-connector migrate upbound` for the rig's
@@ -142,92 +152,134 @@ func (r *xrRig) install(t *testing.T) {
 	harness.CheckOutput(t, res.out, "Minted identity ServiceAccount "+r.namespace+"/", "API "+harness.V2XRDName+": Mirrored", "Connected")
 }
 
-// upboundXR creates, in the rig's control-plane namespace, the namespaced
-// XR Upbound's connector makes for the local XR ns/name of its app cluster
-// clusterID, and waits until Crossplane composed it Ready.
-func upboundXR(t *testing.T, r *xrRig, clusterID, ns, name string, storageGB int64) *unstructured.Unstructured {
+// upboundObject creates obj (a claim or a namespaced XR) in the rig's
+// control-plane namespace as Upbound's connector makes the remote object of
+// the local object ns/name of its app cluster clusterID (name and labels
+// from its rule), and waits until Crossplane made it Ready and bound.
+func upboundObject(t *testing.T, r *xrRig, obj *unstructured.Unstructured, clusterID, ns, name string, namespacedXR bool) *unstructured.Unstructured {
 	t.Helper()
-	x := harness.NewV2XR(r.namespace, sync.UpboundRemoteName(clusterID, ns, name, true), storageGB)
-	x.SetLabels(map[string]string{sync.UpboundLabelAppCluster: clusterID, sync.UpboundLabelAppNamespace: ns, sync.UpboundLabelAppName: name})
-	if err := world.ControlPlane.Client.Create(context.Background(), x); err != nil {
+	obj.SetNamespace(r.namespace)
+	obj.SetName(sync.UpboundRemoteName(clusterID, ns, name, namespacedXR))
+	obj.SetLabels(map[string]string{sync.UpboundLabelAppCluster: clusterID, sync.UpboundLabelAppNamespace: ns, sync.UpboundLabelAppName: name})
+	if err := world.ControlPlane.Client.Create(context.Background(), obj); err != nil {
 		t.Fatal(err)
 	}
-	return harness.WaitForObject(t, world.ControlPlane.Client, harness.V2XRGVK(), client.ObjectKeyFromObject(x), waitTimeout, func(u *unstructured.Unstructured) error {
-		if refs, _, _ := unstructured.NestedSlice(u.Object, "spec", "crossplane", "resourceRefs"); len(refs) < 2 {
-			return fmt.Errorf("XR %s not composed yet: resourceRefs %v", u.GetName(), refs)
+	return harness.WaitForObject(t, world.ControlPlane.Client, obj.GroupVersionKind(), client.ObjectKeyFromObject(obj), waitTimeout, func(u *unstructured.Unstructured) error {
+		if !bound(u) {
+			return fmt.Errorf("%s %s not bound or composed yet", u.GetKind(), u.GetName())
 		}
 		return harness.CheckCondition(u, "Ready", "True")
 	})
 }
 
-func getUpboundXR(t *testing.T, r *xrRig, name string) *unstructured.Unstructured {
-	t.Helper()
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(harness.V2XRGVK())
-	if err := world.ControlPlane.Client.Get(context.Background(), client.ObjectKey{Namespace: r.namespace, Name: name}, u); err != nil {
-		t.Fatal(err)
+// boundTo is what Crossplane bound a remote object to: a claim's composite
+// (spec.resourceRef), an XR's composed resources (spec.crossplane.resourceRefs).
+func boundTo(u *unstructured.Unstructured) any {
+	if u.GroupVersionKind() == harness.V2XRGVK() {
+		refs, _, _ := unstructured.NestedSlice(u.Object, "spec", "crossplane", "resourceRefs")
+		return refs
 	}
-	return u
+	ref, _, _ := unstructured.NestedString(u.Object, "spec", "resourceRef", "name")
+	return ref
 }
 
-// checkMarks checks that the remote XRs carry the labels and annotations
-// they had (what a migration writes).
+// bound says whether Crossplane bound the claim or composed the XR (both
+// resources of the example composition).
+func bound(u *unstructured.Unstructured) bool {
+	switch b := boundTo(u).(type) {
+	case []any:
+		return len(b) >= 2
+	case string:
+		return b != ""
+	}
+	return false
+}
+
+// getRemoteObject reads the current state of the remote object u.
+func getRemoteObject(t *testing.T, r *xrRig, u *unstructured.Unstructured) *unstructured.Unstructured {
+	t.Helper()
+	got := &unstructured.Unstructured{}
+	got.SetGroupVersionKind(u.GroupVersionKind())
+	if err := world.ControlPlane.Client.Get(context.Background(), client.ObjectKey{Namespace: r.namespace, Name: u.GetName()}, got); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// checkMarks checks that the remote objects carry the labels and
+// annotations they had (what a migration writes).
 func checkMarks(t *testing.T, r *xrRig, was ...*unstructured.Unstructured) {
 	t.Helper()
 	for _, w := range was {
-		got := getUpboundXR(t, r, w.GetName())
+		got := getRemoteObject(t, r, w)
 		if diff := cmp.Diff(w.GetLabels(), got.GetLabels()); diff != "" {
-			t.Errorf("the labels of XR %s were changed (-was +now):\n%s", w.GetName(), diff)
+			t.Errorf("the labels of %s %s were changed (-was +now):\n%s", w.GetKind(), w.GetName(), diff)
 		}
 		if diff := cmp.Diff(w.GetAnnotations(), got.GetAnnotations()); diff != "" {
-			t.Errorf("the annotations of XR %s were changed (-was +now):\n%s", w.GetName(), diff)
+			t.Errorf("the annotations of %s %s were changed (-was +now):\n%s", w.GetKind(), w.GetName(), diff)
 		}
 	}
 }
 
-// checkXRMigrated checks that each of Upbound's XRs has its local copy in
-// its app namespace, Ready and in sync, with its composed Secret, and is
-// still the same remote object under the same name with the same composed
-// resources, labelled as this cluster's; and that no other remote XR was
-// made.
-func checkXRMigrated(t *testing.T, r *xrRig, clusterID string, upbound ...*unstructured.Unstructured) {
+// checkUpboundMigrated checks that each of Upbound's objects has its local
+// copy in its app namespace, Ready and in sync, with its Secret (an XR's
+// composed one, a claim's connection Secret), and is still the same remote
+// object under the same name, bound to the same composite or composed
+// resources, labelled as this cluster's.
+func checkUpboundMigrated(t *testing.T, r *xrRig, clusterID string, upbound ...*unstructured.Unstructured) {
 	t.Helper()
 	ctx := context.Background()
 	for _, u := range upbound {
 		l := u.GetLabels()
 		key := client.ObjectKey{Namespace: l[sync.UpboundLabelAppNamespace], Name: l[sync.UpboundLabelAppName]}
-		local := harness.WaitForObject(t, r.app.Client, harness.V2XRGVK(), key, waitTimeout, syncedAndReady)
+		local := harness.WaitForObject(t, r.app.Client, u.GroupVersionKind(), key, waitTimeout, syncedAndReady)
 		if got := local.GetAnnotations()[sync.AnnotationRemoteName]; got != u.GetName() {
-			t.Errorf("local XR %s: annotation %s = %q, want %q", key, sync.AnnotationRemoteName, got, u.GetName())
+			t.Errorf("local %s %s: annotation %s = %q, want %q", u.GetKind(), key, sync.AnnotationRemoteName, got, u.GetName())
 		}
-		remote := getUpboundXR(t, r, u.GetName())
-		wasRefs, _, _ := unstructured.NestedSlice(u.Object, "spec", "crossplane", "resourceRefs")
-		gotRefs, _, _ := unstructured.NestedSlice(remote.Object, "spec", "crossplane", "resourceRefs")
-		if remote.GetUID() != u.GetUID() || !cmp.Equal(wasRefs, gotRefs) {
-			t.Errorf("remote XR %s: uid %s composing %v, was %s composing %v", u.GetName(), remote.GetUID(), gotRefs, u.GetUID(), wasRefs)
+		remote := getRemoteObject(t, r, u)
+		if remote.GetUID() != u.GetUID() || !cmp.Equal(boundTo(u), boundTo(remote)) {
+			t.Errorf("remote %s %s: uid %s bound to %v, was %s bound to %v", u.GetKind(), u.GetName(), remote.GetUID(), boundTo(remote), u.GetUID(), boundTo(u))
 		}
 		if got := remote.GetLabels()[conflict.LabelClusterID]; got != clusterID {
-			t.Errorf("remote XR %s: cluster-id label %q, want %q", u.GetName(), got, clusterID)
+			t.Errorf("remote %s %s: cluster-id label %q, want %q", u.GetKind(), u.GetName(), got, clusterID)
+		}
+		name, want := key.Name+"-kubeconfig", harness.ExamplePassword
+		if u.GroupVersionKind() == harness.V2XRGVK() {
+			name, want = sync.XRSecretName(harness.V2Group, harness.V2XRKind, key.Name, harness.V2SecretName(u.GetName())), harness.V2Password
 		}
 		secret := &corev1.Secret{}
-		name := sync.XRSecretName(harness.V2Group, harness.V2XRKind, key.Name, harness.V2SecretName(u.GetName()))
 		harness.Eventually(t, waitTimeout, func() error {
 			return r.app.Client.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: name}, secret)
 		})
-		if got := string(secret.Data["password"]); got != harness.V2Password {
-			t.Errorf("copied Secret %s/%s: password = %q, want %q", key.Namespace, name, got, harness.V2Password)
+		if got := string(secret.Data["password"]); got != want {
+			t.Errorf("copied Secret %s/%s: password = %q, want %q", key.Namespace, name, got, want)
 		}
 	}
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(harness.V2XRGVK().GroupVersion().WithKind(harness.V2XRKind + "List"))
-	if err := world.ControlPlane.Client.List(ctx, list, client.InNamespace(r.namespace)); err != nil {
-		t.Fatal(err)
+}
+
+// checkOnlyUpbounds checks that the control-plane namespace holds, of the
+// kinds of Upbound's objects, only those: none was made again under
+// mcp-connector's names.
+func checkOnlyUpbounds(t *testing.T, r *xrRig, upbound ...*unstructured.Unstructured) {
+	t.Helper()
+	want := map[schema.GroupVersionKind][]string{}
+	for _, u := range upbound {
+		want[u.GroupVersionKind()] = append(want[u.GroupVersionKind()], u.GetName())
 	}
-	if len(list.Items) != 2 {
-		var names []string
+	for gvk, names := range want {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := world.ControlPlane.Client.List(context.Background(), list, client.InNamespace(r.namespace)); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
 		for _, i := range list.Items {
-			names = append(names, i.GetName())
+			got = append(got, i.GetName())
 		}
-		t.Errorf("the control-plane namespace holds XRs %v, want only the two Upbound made", names)
+		slices.Sort(got)
+		slices.Sort(names)
+		if diff := cmp.Diff(names, got); diff != "" {
+			t.Errorf("the control-plane namespace holds other %s objects than Upbound's (-want +got):\n%s", gvk.Kind, diff)
+		}
 	}
 }

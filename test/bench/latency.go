@@ -55,6 +55,9 @@ type latencyRun struct {
 	res          map[string]*latencyResult
 	// figureDone, if set, is called after the last sample of each figure.
 	figureDone func(fig string) error
+	// localGoneMs is, for each delete sample but the warm-up, how long
+	// until the local claim was gone too (its finalizer released).
+	localGoneMs []float64
 }
 
 func (b *bench) latency(ctx context.Context) error {
@@ -303,13 +306,18 @@ func (r *latencyRun) delete(ctx context.Context, i int) (time.Duration, time.Dur
 		return 0, 0, err
 	}
 	localGone := r.tr.expect(res, r.ns, c.name, gone)
+	start := time.Now()
 	conn, err := timed(r.tr.expect(res, connectorNamespace, c.remoteName(), gone), "remote gone", func() error {
 		return r.w.appDyn.Resource(c.kind.GVR()).Namespace(r.ns).Delete(ctx, c.name, metav1.DeleteOptions{})
 	})
 	if err != nil {
 		return 0, 0, err
 	}
-	return conn, base, settle(localGone, "local claim gone")
+	at, err := await(localGone, latencyTimeout, "local claim gone")
+	if i > 0 {
+		r.localGoneMs = append(r.localGoneMs, ms(at.Sub(start)))
+	}
+	return conn, base, err
 }
 
 // logPath is where a connector run logs.

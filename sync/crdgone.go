@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
@@ -25,7 +26,10 @@ func (r *reconciler) deletedWithCRD(ctx context.Context, local *unstructured.Uns
 	if r.crd == "" {
 		return false, nil
 	}
-	crd := &apiextensionsv1.CustomResourceDefinition{}
+	// Metadata only: a claim CRD's schema can be large, and only the
+	// deletion time is read.
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 	err := r.cl.Local.GetAPIReader().Get(ctx, types.NamespacedName{Name: r.crd}, crd)
 	switch {
 	case apierrors.IsNotFound(err):

@@ -58,6 +58,13 @@ type reconciler struct {
 	crash crashHook
 	// justCreated holds our creates until the cache shows them (create.go).
 	justCreated gosync.Map
+	// cachedWhileDeleting records, per local claim uid, that the cache held
+	// the remote claim while the local claim was being deleted (lookupDeleting).
+	cachedWhileDeleting gosync.Map
+	// deletedRemote records, per local claim uid, the uid of the remote claim
+	// we deleted, so that a pass on a cache that does not show the deletion
+	// yet does not delete it again.
+	deletedRemote gosync.Map
 }
 
 func newReconciler(cfg Config, cl Clusters, gvk schema.GroupVersionKind) *reconciler {
@@ -244,7 +251,7 @@ func (r *reconciler) reconcileDelete(ctx context.Context, local *unstructured.Un
 		}
 		return outcome{status: r.keptStatus(local, falseCondition(gate.Reason, "deletion waits for the control plane: "+gate.Message))}
 	}
-	remote, class, err := r.lookupRemote(ctx, local)
+	remote, class, err := r.lookupDeleting(ctx, local)
 	if err != nil {
 		return outcome{err: err}
 	}
@@ -264,7 +271,7 @@ func (r *reconciler) reconcileDelete(ctx context.Context, local *unstructured.Un
 		}
 		r.event(local, corev1.EventTypeNormal, EventOrphaned, "Deleted locally; the remote claim was kept in the control plane")
 		return outcome{err: r.removeFinalizer(ctx, local)}
-	case remote.GetDeletionTimestamp().IsZero():
+	case remote.GetDeletionTimestamp().IsZero() && !r.deletedBefore(local, remote):
 		if err := r.deleteRemote(ctx, local, remote); err != nil {
 			return outcome{err: err}
 		}
@@ -278,6 +285,7 @@ func (r *reconciler) deleteRemote(ctx context.Context, local, remote *unstructur
 	if err := r.cl.remoteClient().Delete(ctx, remote, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("delete remote claim %s: %w", klog.KObj(remote), err)
 	}
+	r.deletedRemote.Store(local.GetUID(), uid)
 	r.event(local, corev1.EventTypeNormal, EventDeletingRemote, "Deleting the remote claim "+remote.GetName()+"; waiting for the control plane to remove it")
 	return nil
 }
@@ -302,6 +310,8 @@ func (r *reconciler) removeFinalizer(ctx context.Context, local *unstructured.Un
 		return fmt.Errorf("remove finalizer from %s: %w", klog.KObj(local), err)
 	}
 	r.missingSince.Delete(local.GetUID())
+	r.cachedWhileDeleting.Delete(local.GetUID())
+	r.deletedRemote.Delete(local.GetUID())
 	r.claimChanged()
 	return nil
 }
@@ -332,6 +342,37 @@ func (r *reconciler) lookupRemote(ctx context.Context, local *unstructured.Unstr
 		return nil, 0, fmt.Errorf("read remote claim %s: %w", key, err)
 	}
 	return remote, r.classify(local, remote), nil
+}
+
+// lookupDeleting finds the remote claim of a local claim being deleted, as
+// lookupRemote does, with one read less: once the cache has held the remote
+// claim during the deletion, it follows that object, so a miss means it is
+// gone (or no longer ours) and the local claim may go without a live read
+// across the distance to the control plane. A remote claim the cache never
+// held (an orphaned one being imported, a create the cache has not shown
+// yet) is still read live.
+func (r *reconciler) lookupDeleting(ctx context.Context, local *unstructured.Unstructured) (*unstructured.Unstructured, conflict.Remote, error) {
+	key := types.NamespacedName{Namespace: r.cfg.Namespace, Name: RemoteNameOf(r.cfg.ClusterID, local)}
+	remote := r.newRemote()
+	err := cacheGet(ctx, r.cl.remoteClient(), key, remote)
+	_, seen := r.cachedWhileDeleting.Load(local.GetUID())
+	switch {
+	case err == nil:
+		r.cachedWhileDeleting.Store(local.GetUID(), struct{}{})
+		return remote, r.classify(local, remote), nil
+	case !apierrors.IsNotFound(err):
+		return nil, 0, fmt.Errorf("read remote claim %s: %w", key, err)
+	case seen:
+		return nil, conflict.RemoteAbsent, nil
+	}
+	return r.lookupRemote(ctx, local)
+}
+
+// deletedBefore says whether we already deleted this remote claim for this
+// local claim.
+func (r *reconciler) deletedBefore(local, remote *unstructured.Unstructured) bool {
+	uid, ok := r.deletedRemote.Load(local.GetUID())
+	return ok && uid == remote.GetUID()
 }
 
 func (r *reconciler) origin(local *unstructured.Unstructured) conflict.Origin {

@@ -71,6 +71,9 @@ func startConnector(bin string, w *world, o *Options, resync time.Duration, logP
 	if err != nil {
 		return nil, err
 	}
+	if w.cpKubeconfig != "" {
+		cfg.ControlPlaneKubeconfig = w.cpKubeconfig // through the world's proxy
+	}
 	cfg.ExtraArgs = []string{
 		fmt.Sprintf("--kube-api-qps=%g", o.QPS), fmt.Sprintf("--kube-api-burst=%d", o.Burst),
 		"--resync-period=" + resync.String(),

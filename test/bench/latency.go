@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 )
 
 // latencyTimeout bounds one observation.
@@ -44,12 +45,19 @@ var baselineLatency = map[string]string{
 // is not recorded. The connector's side is settled (the local claim
 // is in sync again) before the next sample.
 type latencyRun struct {
-	w        *world
-	tr       *tracker
-	baseline dynamic.Interface
-	ns       string
-	claims   []claimRef
-	res      map[string]*latencyResult
+	w  *world
+	tr *tracker
+	// cp is the bench's own client of the control plane: it plays Crossplane
+	// and watches. baseline is the bare client the connector is compared with.
+	cp, baseline dynamic.Interface
+	ns           string
+	claims       []claimRef
+	res          map[string]*latencyResult
+	// figureDone, if set, is called after the last sample of each figure.
+	figureDone func(fig string) error
+	// localGoneMs is, for each delete sample but the warm-up, how long
+	// until the local claim was gone too (its finalizer released).
+	localGoneMs []float64
 }
 
 func (b *bench) latency(ctx context.Context) error {
@@ -68,14 +76,36 @@ func (b *bench) latency(ctx context.Context) error {
 		return err
 	}
 	defer conn.stop()
-	r := &latencyRun{w: w, tr: newTracker(), ns: ns, claims: spread("lat", b.o.LatencySamples+1, []string{ns}), res: map[string]*latencyResult{}}
-	defer r.tr.stop()
-	if r.baseline, err = dynamic.NewForConfig(limited(w.cp.Config, b.o.QPS, b.o.Burst, "bench-baseline")); err != nil {
+	r, err := b.newLatencyRun(ctx, w, w.cpDyn, w.cp.Config, ns, "lat")
+	if err != nil {
 		return err
+	}
+	defer r.tr.stop()
+	res, err := r.measure(ctx, b.logf)
+	b.results.Latency = append(b.results.Latency, res...)
+	return err
+}
+
+// newLatencyRun prepares LatencySamples+1 claims named prefix-N in the app
+// namespace ns, with cp as the bench's client of the control plane and a
+// baseline client of cpConfig, and starts the watches.
+func (b *bench) newLatencyRun(ctx context.Context, w *world, cp dynamic.Interface, cpConfig *rest.Config, ns, prefix string) (*latencyRun, error) {
+	r := &latencyRun{w: w, tr: newTracker(), cp: cp, ns: ns, claims: spread(prefix, b.o.LatencySamples+1, []string{ns}), res: map[string]*latencyResult{}}
+	var err error
+	if r.baseline, err = dynamic.NewForConfig(limited(cpConfig, b.o.QPS, b.o.Burst, "bench-baseline")); err != nil {
+		r.tr.stop()
+		return nil, err
 	}
 	if err := r.watch(ctx); err != nil {
-		return err
+		r.tr.stop()
+		return nil, err
 	}
+	return r, nil
+}
+
+// measure takes every sample of every figure and returns the figures in
+// the order of the report (those it finished, on an error).
+func (r *latencyRun) measure(ctx context.Context, logf func(string, ...any)) ([]latencyResult, error) {
 	for _, f := range latencyFigures {
 		r.res[f] = &latencyResult{Figure: f, Baseline: baselineLatency[f]}
 	}
@@ -83,11 +113,12 @@ func (b *bench) latency(ctx context.Context) error {
 		fig    string
 		sample func(context.Context, int) (time.Duration, time.Duration, error)
 	}{{figCreate, r.create}, {figUpdate, r.update}, {figStatus, r.status}, {figSecret, r.secret}, {figDelete, r.delete}}
+	var out []latencyResult
 	for _, s := range steps {
 		for i := range r.claims {
 			c, base, err := s.sample(ctx, i)
 			if err != nil {
-				return fmt.Errorf("%s, sample %d: %w", s.fig, i, err)
+				return out, fmt.Errorf("%s, sample %d: %w", s.fig, i, err)
 			}
 			if i == 0 {
 				continue // warm-up: the first object of a kind in a fresh namespace is slow for both
@@ -95,13 +126,16 @@ func (b *bench) latency(ctx context.Context) error {
 			r.res[s.fig].ConnectorMs = append(r.res[s.fig].ConnectorMs, ms(c))
 			r.res[s.fig].BaselineMs = append(r.res[s.fig].BaselineMs, ms(base))
 		}
-		b.logf("latency: %s: connector p50 %.1f ms, baseline p50 %.1f ms", s.fig,
+		logf("latency: %s: connector p50 %.1f ms, baseline p50 %.1f ms", s.fig,
 			percentile(r.res[s.fig].ConnectorMs, 50), percentile(r.res[s.fig].BaselineMs, 50))
+		out = append(out, *r.res[s.fig])
+		if r.figureDone != nil {
+			if err := r.figureDone(s.fig); err != nil {
+				return out, err
+			}
+		}
 	}
-	for _, f := range latencyFigures {
-		b.results.Latency = append(b.results.Latency, *r.res[f])
-	}
-	return nil
+	return out, nil
 }
 
 func (r *latencyRun) watch(ctx context.Context) error {
@@ -111,7 +145,7 @@ func (r *latencyRun) watch(ctx context.Context) error {
 	}
 	gvrs = append(gvrs, secretGVR)
 	for _, ns := range []string{connectorNamespace, baselineNamespace} {
-		if err := r.tr.watch(ctx, r.w.cpDyn, ns, gvrs...); err != nil {
+		if err := r.tr.watch(ctx, r.cp, ns, gvrs...); err != nil {
 			return err
 		}
 	}
@@ -221,7 +255,7 @@ func (r *latencyRun) status(ctx context.Context, i int) (time.Duration, time.Dur
 	}
 	// The bench plays Crossplane: it writes the remote claim's status.
 	conn, err := timed(r.tr.expect(res, r.ns, c.name, endpointIs(ep)), "local status", func() error {
-		return mergePatch(ctx, r.w.cpDyn.Resource(c.kind.GVR()).Namespace(connectorNamespace), c.remoteName(), statusPatch(ep), "status")
+		return mergePatch(ctx, r.cp.Resource(c.kind.GVR()).Namespace(connectorNamespace), c.remoteName(), statusPatch(ep), "status")
 	})
 	return conn, base, err
 }
@@ -250,13 +284,13 @@ func (r *latencyRun) secret(ctx context.Context, i int) (time.Duration, time.Dur
 	if err != nil {
 		return 0, 0, err
 	}
-	remote, err := r.w.cpDyn.Resource(c.kind.GVR()).Namespace(connectorNamespace).Get(ctx, c.remoteName(), metav1.GetOptions{})
+	remote, err := r.cp.Resource(c.kind.GVR()).Namespace(connectorNamespace).Get(ctx, c.remoteName(), metav1.GetOptions{})
 	if err != nil {
 		return 0, 0, err
 	}
 	// The bench plays Crossplane: it writes the Secret the remote claim asks for.
 	conn, err := timed(r.tr.expect("secrets", r.ns, c.secretName(), exists), "local Secret", func() error {
-		_, err := r.w.cpDyn.Resource(secretGVR).Namespace(connectorNamespace).Create(ctx, connectionSecret(connectorNamespace, c.remoteSecretName(), remote), createOpts)
+		_, err := r.cp.Resource(secretGVR).Namespace(connectorNamespace).Create(ctx, connectionSecret(connectorNamespace, c.remoteSecretName(), remote), createOpts)
 		return err
 	})
 	return conn, base, err
@@ -272,13 +306,18 @@ func (r *latencyRun) delete(ctx context.Context, i int) (time.Duration, time.Dur
 		return 0, 0, err
 	}
 	localGone := r.tr.expect(res, r.ns, c.name, gone)
+	start := time.Now()
 	conn, err := timed(r.tr.expect(res, connectorNamespace, c.remoteName(), gone), "remote gone", func() error {
 		return r.w.appDyn.Resource(c.kind.GVR()).Namespace(r.ns).Delete(ctx, c.name, metav1.DeleteOptions{})
 	})
 	if err != nil {
 		return 0, 0, err
 	}
-	return conn, base, settle(localGone, "local claim gone")
+	at, err := await(localGone, latencyTimeout, "local claim gone")
+	if i > 0 {
+		r.localGoneMs = append(r.localGoneMs, ms(at.Sub(start)))
+	}
+	return conn, base, err
 }
 
 // logPath is where a connector run logs.

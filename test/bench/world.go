@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,6 +32,12 @@ type world struct {
 	// appDyn and cpDyn are the bench's own clients: no client-side limit
 	// worth the name, so that setup and observation never queue.
 	appDyn, cpDyn dynamic.Interface
+	// proxy, when started (startProxy), stands between the connector and
+	// the control plane; cpKubeconfig and cpViaProxy reach the control plane
+	// through it.
+	proxy        *harness.FaultProxy
+	cpKubeconfig string
+	cpViaProxy   *rest.Config
 }
 
 func startWorld(ctx context.Context) (*world, error) {
@@ -78,8 +86,32 @@ func (w *world) createLocalNamespaces(ctx context.Context, names []string) error
 	return nil
 }
 
+// startProxy puts a fault proxy in front of the control plane's API server:
+// the connectors started afterwards reach it through the proxy, and so can
+// the bench's clients of cpViaProxy.
+func (w *world) startProxy() error {
+	u, err := url.Parse(w.cp.Config.Host)
+	if err != nil {
+		return err
+	}
+	if w.proxy, err = harness.StartFaultProxy(u.Host); err != nil {
+		return err
+	}
+	w.cpKubeconfig = filepath.Join(w.cp.Dir, "via-proxy.kubeconfig")
+	if err := harness.WriteProxiedKubeconfig(w.cp.Kubeconfig, w.cpKubeconfig, w.proxy.Addr()); err != nil {
+		return err
+	}
+	w.cpViaProxy = rest.CopyConfig(w.cp.Config)
+	u.Host = w.proxy.Addr()
+	w.cpViaProxy.Host = u.String()
+	return nil
+}
+
 func (w *world) stop() error {
 	var errs []error
+	if w.proxy != nil {
+		errs = append(errs, w.proxy.Close())
+	}
 	if w.app != nil {
 		errs = append(errs, w.app.Stop())
 	}

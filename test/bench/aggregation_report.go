@@ -24,7 +24,7 @@ func aggregationSection(p printer, r *Results) {
 	for _, run := range res.Runs {
 		p("**%d ms added round trip to the control plane** (milliseconds; ratio to the native CRD)", run.AddedRTTMs)
 		p("")
-		p("| figure | native p50 | p99 | mirror p50 | p99 | ratio p50 / p99 | aggregated p50 | p99 | ratio p50 / p99 | goal (mirror reads ≤ %.1f× native) |", goalMirrorReadRatio)
+		p("| figure | native p50 | p99 | mirror p50 | p99 | ratio p50 / p99 | aggregated p50 | p99 | ratio p50 / p99 | goal (mirror p50 ≤ %.1f× native) |", goalMirrorReadRatio)
 		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 		for _, f := range aggFigures {
 			m := run.Ms[f]
@@ -33,7 +33,7 @@ func aggregationSection(p printer, r *Results) {
 			a50, a99 := percentile(m[pathAggregated], 50), percentile(m[pathAggregated], 99)
 			goal := "(not a read)"
 			if f != figAggWatch {
-				goal = verdict(m50 <= goalMirrorReadRatio*n50 && m99 <= goalMirrorReadRatio*n99)
+				goal = verdict(m50 <= goalMirrorReadRatio*n50)
 			}
 			p("| %s | %.1f | %.1f | %.1f | %.1f | %s / %s | %.1f | %.1f | %s / %s | %s |", f, n50, n99, m50, m99,
 				ratio(m50, n50), ratio(m99, n99), a50, a99, ratio(a50, n50), ratio(a99, n99), goal)

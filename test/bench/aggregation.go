@@ -71,7 +71,9 @@ type aggregationResult struct {
 	// returns it.
 	BytesPerObject map[string]int `json:"bytesPerObject"`
 	// Rejected counts requests the proxy refused for want of the
-	// requestheader identity (0 unless something bypassed the aggregator).
+	// requestheader identity: the one of the bench's own check (a direct
+	// request with the front-proxy certificate and no X-Remote-User), none
+	// through the aggregator.
 	Rejected int64 `json:"rejected"`
 }
 
@@ -159,6 +161,9 @@ func (b *bench) startAggRig(ctx context.Context) (*aggRig, error) {
 	viaFault := rest.CopyConfig(r.w.cp.Config)
 	viaFault.Host = "https://" + r.fault.Addr()
 	if r.agg, err = startAggProxy(viaFault, creds.server); err != nil {
+		return r, err
+	}
+	if err := creds.checkIdentity(ctx, r.agg.port); err != nil {
 		return r, err
 	}
 	if err := r.registerAPIService(ctx, creds.caBundle); err != nil {

@@ -43,7 +43,7 @@ func aggregationSection(p printer, r *Results) {
 	if res.Outage != nil {
 		outageSection(p, res.Outage)
 	}
-	p("The aggregation proxy refused %d requests for want of the front-proxy identity.", res.Rejected)
+	p("The aggregation proxy refused %d requests for want of the requestheader identity (the bench checks once, directly, that it refuses a client without the front-proxy certificate and one without X-Remote-User; none through the aggregator).", res.Rejected)
 	p("")
 }
 

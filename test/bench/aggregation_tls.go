@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -27,9 +29,10 @@ const aggregatorClientName = "front-proxy-client"
 // aggregator checks (<service>.<namespace>.svc) and is the APIService's
 // caBundle.
 type aggregationTLS struct {
-	dir      string
-	caBundle []byte
-	server   *tls.Config
+	dir        string
+	serverName string
+	caBundle   []byte
+	server     *tls.Config
 }
 
 func newAggregationTLS(dir, serverName string) (*aggregationTLS, error) {
@@ -68,7 +71,7 @@ func newAggregationTLS(dir, serverName string) (*aggregationTLS, error) {
 	}
 	clients := x509.NewCertPool()
 	clients.AddCert(frontCA.cert)
-	return &aggregationTLS{dir: dir, caBundle: servingCA.certPEM, server: &tls.Config{
+	return &aggregationTLS{dir: dir, serverName: serverName, caBundle: servingCA.certPEM, server: &tls.Config{
 		Certificates: []tls.Certificate{pair},
 		ClientCAs:    clients,
 		ClientAuth:   tls.RequireAndVerifyClientCert,
@@ -129,4 +132,40 @@ func selfOrSigned(parent *signer, tmpl *x509.Certificate) (*signer, error) {
 	return &signer{key: key, cert: cert,
 		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})}, nil
+}
+
+// checkIdentity asks the proxy directly, bypassing the aggregator, twice:
+// with no client certificate (the TLS handshake must fail) and with the
+// front-proxy client certificate but no X-Remote-User (it must answer 401).
+// Nil means both were refused.
+func (a *aggregationTLS) checkIdentity(ctx context.Context, port int) error {
+	url := fmt.Sprintf("https://127.0.0.1:%d/apis/%s/%s", port, aggGroup, benchVersion)
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(a.caBundle)
+	get := func(certs []tls.Certificate) (*http.Response, error) {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: a.serverName, Certificates: certs, MinVersion: tls.VersionTLS12}}
+		defer tr.CloseIdleConnections()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		return (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+	}
+	if resp, err := get(nil); err == nil {
+		_ = resp.Body.Close()
+		return fmt.Errorf("the proxy answered %s to a client without a certificate", resp.Status)
+	}
+	pair, err := tls.LoadX509KeyPair(filepath.Join(a.dir, "front-proxy-client.crt"), filepath.Join(a.dir, "front-proxy-client.key"))
+	if err != nil {
+		return err
+	}
+	resp, err := get([]tls.Certificate{pair})
+	if err != nil {
+		return fmt.Errorf("the proxy refused the front-proxy client certificate: %w", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		return fmt.Errorf("the proxy answered %s to the front-proxy client without X-Remote-User, want 401", resp.Status)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -71,4 +72,21 @@ func (a serverRequests) top(b serverRequests, n int) []string {
 		out = append(out, fmt.Sprintf("%s: %.0f", e.k, e.v))
 	}
 	return out
+}
+
+// aggregationFlags turn on API aggregation in a kube-apiserver: it accepts
+// requests that the front-proxy client (a certificate of the CA in dir,
+// CN aggregatorClientName) passes on with the X-Remote-* headers, and
+// presents that certificate to the aggregated servers it proxies to
+// (aggregation_tls.go writes the files).
+func aggregationFlags(dir string) map[string]string {
+	return map[string]string{
+		"requestheader-client-ca-file":       filepath.Join(dir, "front-proxy-ca.crt"),
+		"requestheader-allowed-names":        aggregatorClientName,
+		"requestheader-username-headers":     "X-Remote-User",
+		"requestheader-group-headers":        "X-Remote-Group",
+		"requestheader-extra-headers-prefix": "X-Remote-Extra-",
+		"proxy-client-cert-file":             filepath.Join(dir, "front-proxy-client.crt"),
+		"proxy-client-key-file":              filepath.Join(dir, "front-proxy-client.key"),
+	}
 }

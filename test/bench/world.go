@@ -41,12 +41,18 @@ type world struct {
 }
 
 func startWorld(ctx context.Context) (*world, error) {
+	return startWorldWith(ctx, harness.EnvOptions{})
+}
+
+// startWorldWith is startWorld with the app cluster started with appOpts
+// (extra kube-apiserver flags, kube-controller-manager).
+func startWorldWith(ctx context.Context, appOpts harness.EnvOptions) (*world, error) {
 	xrdCRD, err := xrdCRDFile()
 	if err != nil {
 		return nil, err
 	}
 	w := &world{}
-	if w.app, err = harness.StartEnv(ctx, "bench-app", harness.EnvOptions{}); err != nil {
+	if w.app, err = harness.StartEnv(ctx, "bench-app", appOpts); err != nil {
 		return nil, err
 	}
 	if w.cp, err = harness.StartEnv(ctx, "bench-control-plane", harness.EnvOptions{CRDDirectoryPaths: []string{xrdCRD}}); err != nil {

@@ -47,13 +47,13 @@ type defaultsResult struct {
 	DefaultQPS     float64         `json:"defaultQPS"`
 	DefaultBurst   int             `json:"defaultBurst"`
 	DefaultWorkers int             `json:"defaultWorkers"`
-	Points       []defaultsPoint `json:"points"`
-	Bursts       []burstPoint    `json:"bursts"`
+	Points         []defaultsPoint `json:"points"`
+	Bursts         []burstPoint    `json:"bursts"`
 	// Recoveries is the recovery figure (recovery.go) at the old and the
 	// new defaults, each with its baseline held to the same QPS and burst.
 	Recoveries []settingRecovery `json:"recoveries"`
-	LoadBefore   string          `json:"loadBefore"`
-	LoadAfter    string          `json:"loadAfter"`
+	LoadBefore string            `json:"loadBefore"`
+	LoadAfter  string            `json:"loadAfter"`
 }
 
 // defaultsPoint is one cold start of Claims claims by a connector with

@@ -81,7 +81,14 @@ type defaultsPoint struct {
 	CPRequests         float64 `json:"cpRequests"`
 	AppCPU             float64 `json:"appCPU"`
 	ConnectorCPU       float64 `json:"connectorCPU"`
-	Load               string  `json:"load"`
+	// PassMs is the connector's mean reconcile of a claim and QueueMs the
+	// mean wait of a claim in its work queue (controller-runtime's
+	// reconcile_time and workqueue_queue_duration): a long wait with short
+	// passes says the workers are the limit, long passes that the round
+	// trips are.
+	PassMs  float64 `json:"passMs"`
+	QueueMs float64 `json:"queueMs"`
+	Load    string  `json:"load"`
 }
 
 // burstPoint is the kube-bind figure: a burst of burstSize claims of one
@@ -313,11 +320,26 @@ func (b *bench) defaultsColdStart(ctx context.Context, label string, args []stri
 	if ps, err := readProcStats(conn.pid()); err == nil {
 		pt.ConnectorCPU = ps.CPU.Seconds()
 	}
+	pt.PassMs = meanMs(ctx, conn, "controller_runtime_reconcile_time_seconds", `controller="claim-`)
+	pt.QueueMs = meanMs(ctx, conn, "workqueue_queue_duration_seconds", `name="claim-`)
 	pt.Load = loadavg()
-	b.logf("defaults %d, %s: %.1f s to remote (%.0f claims/s, %.2f× unthrottled), in sync after %.1f s; control plane %.0f req/s, %.0f %% CPU",
+	b.logf("defaults %d, %s: %.1f s to remote (%.0f claims/s, %.2f× unthrottled), in sync after %.1f s; control plane %.0f req/s, %.0f %% CPU; pass %.0f ms, queue %.0f ms",
 		n, label, pt.Seconds, float64(n)/pt.Seconds, pt.BaselineSeconds/pt.Seconds, pt.SyncedSeconds,
-		pt.CPRequests/pt.SyncedSeconds, 100*pt.CPCPU/pt.SyncedSeconds)
+		pt.CPRequests/pt.SyncedSeconds, 100*pt.CPCPU/pt.SyncedSeconds, pt.PassMs, pt.QueueMs)
 	return pt, nil
+}
+
+// meanMs is a histogram's mean over the series that match, in ms.
+func meanMs(ctx context.Context, conn *connector, name, match string) float64 {
+	sum, err := conn.metricSum(ctx, name+"_sum", match)
+	if err != nil {
+		return 0
+	}
+	n, err := conn.metricSum(ctx, name+"_count", match)
+	if err != nil || n == 0 {
+		return 0
+	}
+	return 1000 * sum / n
 }
 
 // burst runs a connector with args and, repeats times, interleaved: the
@@ -516,19 +538,19 @@ func defaultsSection(p printer, r *Results) {
 	p("The connector's defaults: `--kube-api-qps=%g --kube-api-burst=%d`. Each row is a fresh world: first the bare client creates the same number of remote objects with **no client-side limit** (%d at a time: the machine's limit), then the connector starts over claims that exist before it (cold start). The control plane's kube-apiserver CPU (from /proc) and requests (`apiserver_request_total`) are over the connector's sync, until every local claim is in sync. Load average %s before, %s after.",
 		res.DefaultQPS, res.DefaultBurst, unthrottledWorkers, res.LoadBefore, orDash(res.LoadAfter))
 	p("")
-	p("| connector | claims | connector | unthrottled baseline | ratio | baseline at equal QPS | in sync | control plane: req/s, CPU | baseline: req/s, CPU | app server CPU | connector CPU | load |")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	p("| connector | claims | connector | unthrottled baseline | ratio | baseline at equal QPS | in sync | control plane: req/s, CPU | baseline: req/s, CPU | app server CPU | connector CPU | pass / queue wait | load |")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, pt := range res.Points {
 		eq := "—"
 		if pt.EqualQPSSeconds > 0 {
 			eq = fmt.Sprintf("%.0f claims/s (%.1f s; %s)", float64(pt.Claims)/pt.EqualQPSSeconds, pt.EqualQPSSeconds, ratio(pt.EqualQPSSeconds, pt.Seconds))
 		}
-		p("| %s | %d | %.0f claims/s (%.1f s) | %.0f claims/s (%.1f s) | %s | %s | %.1f s | %.0f req/s, %.0f %% | %.0f req/s, %.0f %% | %.0f %% | %.1f s | %s |",
+		p("| %s | %d | %.0f claims/s (%.1f s) | %.0f claims/s (%.1f s) | %s | %s | %.1f s | %.0f req/s, %.0f %% | %.0f req/s, %.0f %% | %.0f %% | %.1f s | %.0f / %.0f ms | %s |",
 			pt.Label, pt.Claims, float64(pt.Claims)/pt.Seconds, pt.Seconds, float64(pt.Claims)/pt.BaselineSeconds, pt.BaselineSeconds,
 			ratio(pt.BaselineSeconds, pt.Seconds), eq, pt.SyncedSeconds,
 			pt.CPRequests/pt.SyncedSeconds, 100*pt.CPCPU/pt.SyncedSeconds,
 			pt.BaselineCPRequests/pt.BaselineSeconds, 100*pt.BaselineCPCPU/pt.BaselineSeconds,
-			100*pt.AppCPU/pt.SyncedSeconds, pt.ConnectorCPU, pt.Load)
+			100*pt.AppCPU/pt.SyncedSeconds, pt.ConnectorCPU, pt.PassMs, pt.QueueMs, pt.Load)
 	}
 	p("")
 	if len(res.Bursts) == 0 {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -438,11 +437,7 @@ type apiServerProbe struct {
 type apiServerSample struct{ cpu, requests float64 }
 
 func newAPIServerProbe(e *harness.Env) (*apiServerProbe, error) {
-	u, err := url.Parse(e.Config.Host)
-	if err != nil {
-		return nil, err
-	}
-	pid, err := apiServerPid(u.Port())
+	pid, err := apiServerPid(e.Dir)
 	if err != nil {
 		return nil, err
 	}
@@ -471,9 +466,10 @@ func (p *apiServerProbe) sample(ctx context.Context) apiServerSample {
 	return s
 }
 
-// apiServerPid finds the kube-apiserver serving on port among this
-// process's children (envtest passes --secure-port).
-func apiServerPid(port string) (int, error) {
+// apiServerPid finds the kube-apiserver of the environment in dir: its
+// certificates are there (--cert-dir). Ports are no key: the machine's other
+// network namespaces run API servers on the same port numbers.
+func apiServerPid(dir string) (int, error) {
 	dirs, err := filepath.Glob("/proc/[0-9]*/cmdline")
 	if err != nil {
 		return 0, err
@@ -488,12 +484,12 @@ func apiServerPid(port string) (int, error) {
 			continue
 		}
 		for _, a := range args {
-			if a == "--secure-port="+port {
+			if strings.HasPrefix(a, "--cert-dir="+dir+string(filepath.Separator)) {
 				return strconv.Atoi(filepath.Base(filepath.Dir(d)))
 			}
 		}
 	}
-	return 0, fmt.Errorf("no kube-apiserver with --secure-port=%s", port)
+	return 0, fmt.Errorf("no kube-apiserver with its --cert-dir in %s", dir)
 }
 
 var defaultFlag = regexp.MustCompile(`--(kube-api-qps|kube-api-burst|workers) \S+\s+[^\n]*\(default (\d+(?:\.\d+)?)\)`)

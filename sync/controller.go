@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	gosync "sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -51,7 +52,8 @@ func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersion
 		Reconciler:              r,
 		MaxConcurrentReconciles: max(cfg.Workers, 1),
 		ReconciliationTimeout:   reconcileTimeout, // no worker waits without a deadline
-		SkipNameValidation:      &skip,            // a kind can be stopped and started again
+		RateLimiter:             failureBackoff(),
+		SkipNameValidation:      &skip, // a kind can be stopped and started again
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create syncer for %s: %w", gvk, err)
@@ -65,6 +67,21 @@ func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersion
 	go r.settlePendingLoop(ctx) // remote claims left behind while the control plane was away (pendingpass.go)
 	go s.run(ctx, c)
 	return s, nil
+}
+
+// A pass that failed is retried after a backoff per claim, from
+// failureRetryBase doubling up to failureRetryMax. There is no overall
+// bucket (controller-runtime's default adds one of 10 retries a second,
+// burst 100): the client-side limit (--kube-api-qps) already bounds the
+// requests, and after a control-plane blip that failed every claim once,
+// such a bucket spaced the retries of 1,000 claims over 90 s.
+const (
+	failureRetryBase = 5 * time.Millisecond
+	failureRetryMax  = 5 * time.Minute
+)
+
+func failureBackoff() workqueue.TypedRateLimiter[reconcile.Request] {
+	return workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](failureRetryBase, failureRetryMax)
 }
 
 // run runs the controller; when it ends, for whatever reason, the kind's

@@ -73,13 +73,16 @@ func NewRunOptions() *RunOptions {
 		MetricsBindAddress:     ":8080",
 		HealthProbeBindAddress: ":8081",
 		LeaderElect:            true,
-		Workers:                8,
-		QPS:                    100,
-		Burst:                  200,
-		ProbeInterval:          10 * time.Second,
-		ResyncPeriod:           10 * time.Hour,
-		RecreateGrace:          5 * time.Second,
-		StalePeriod:            5 * time.Minute,
+		// The request budget: docs/benchmarks.md ("Throughput at the
+		// defaults") measures it, docs/operations.md says what it costs a
+		// shared control plane. The chart's values.yaml repeats it.
+		Workers:       16,
+		QPS:           500,
+		Burst:         1000,
+		ProbeInterval: 10 * time.Second,
+		ResyncPeriod:  10 * time.Hour,
+		RecreateGrace: 5 * time.Second,
+		StalePeriod:   5 * time.Minute,
 
 		ControlPlaneKubeconfigSecretKey: "kubeconfig",
 		TokenRenewAt:                    controlplane.DefaultTokenRenewAt,

@@ -120,6 +120,10 @@ func (l *ClusterLease) Ensure(ctx context.Context) error {
 			LockConfig: resourcelock.ResourceLockConfig{Identity: l.Identity},
 		}}
 	}
+	// A new election starts with no error: the last one may be the failed
+	// release of an election stopped while the control plane was away, and
+	// the Monitor would take it for this election's first answer.
+	l.lock.setErr(nil)
 	ctx, cancel := context.WithCancel(ctx)
 	l.cancel, l.done = cancel, make(chan struct{})
 	go l.run(ctx, l.done)

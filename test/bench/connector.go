@@ -67,6 +67,16 @@ type connector struct {
 // startConnector runs bin between the world's clusters with the bench's
 // client QPS and burst and the given resync period, logging to logPath.
 func startConnector(bin string, w *world, o *Options, resync time.Duration, logPath string) (*connector, error) {
+	args := []string{
+		fmt.Sprintf("--kube-api-qps=%g", o.QPS), fmt.Sprintf("--kube-api-burst=%d", o.Burst),
+		"--resync-period=" + resync.String(),
+	}
+	return startConnectorArgs(bin, w, append(args, o.ConnectorArgs...), logPath)
+}
+
+// startConnectorArgs runs bin between the world's clusters with exactly the
+// given extra flags (none: the connector's own defaults).
+func startConnectorArgs(bin string, w *world, args []string, logPath string) (*connector, error) {
 	cfg, err := harness.NewConnectorConfig(w.app, w.cp, connectorNamespace, clusterID)
 	if err != nil {
 		return nil, err
@@ -74,11 +84,7 @@ func startConnector(bin string, w *world, o *Options, resync time.Duration, logP
 	if w.cpKubeconfig != "" {
 		cfg.ControlPlaneKubeconfig = w.cpKubeconfig // through the world's proxy
 	}
-	cfg.ExtraArgs = []string{
-		fmt.Sprintf("--kube-api-qps=%g", o.QPS), fmt.Sprintf("--kube-api-burst=%d", o.Burst),
-		"--resync-period=" + resync.String(),
-	}
-	cfg.ExtraArgs = append(cfg.ExtraArgs, o.ConnectorArgs...)
+	cfg.ExtraArgs = args
 	pprofAddr, err := harness.FreeLoopbackAddr()
 	if err != nil {
 		return nil, err

@@ -44,7 +44,7 @@ func report(r *Results) string {
 		r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Settings.Scale, took, r.Machine.CPUs, r.Machine.CPUModel,
 		r.Machine.MemTotal, r.Machine.Kernel, r.Machine.Go, r.Machine.APIServer, r.Machine.LoadBefore, orDash(r.Machine.LoadAfter))
 	p("")
-	p("Client QPS %g and burst %d per API server for the connector (`--kube-api-qps`, `--kube-api-burst`) and for the baseline client alike; the baseline runs %d requests at a time (the connector: 8 workers × 3 kinds).",
+	p("Client QPS %g and burst %d per API server for the connector (`--kube-api-qps`, `--kube-api-burst`) and for the baseline client alike; the baseline runs %d requests at a time (the connector: its default 16 workers × 3 kinds).",
 		r.Settings.QPS, r.Settings.Burst, r.Settings.BaselineWorkers)
 	p("")
 	p("> **Noise.** Both API servers, their etcds, the connector and the bench share the machine's cores, and other jobs may run on it at the same time: single figures move by tens of percent between runs. Compare a connector figure with the baseline figure of the same run, not with another run's.")

@@ -19,13 +19,9 @@ import (
 type serverRequests map[string]float64
 
 func readServerRequests(ctx context.Context, env *harness.Env) (serverRequests, error) {
-	cs, err := kubernetes.NewForConfig(env.Config)
+	raw, err := serverMetrics(ctx, env)
 	if err != nil {
 		return nil, err
-	}
-	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read %s metrics: %w", env.Name, err)
 	}
 	out := serverRequests{}
 	sc := bufio.NewScanner(bytes.NewReader(raw))
@@ -71,4 +67,17 @@ func (a serverRequests) top(b serverRequests, n int) []string {
 		out = append(out, fmt.Sprintf("%s: %.0f", e.k, e.v))
 	}
 	return out
+}
+
+// serverMetrics is the API server's /metrics page.
+func serverMetrics(ctx context.Context, env *harness.Env) ([]byte, error) {
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read %s metrics: %w", env.Name, err)
+	}
+	return raw, nil
 }

@@ -67,7 +67,14 @@ type connector struct {
 // startConnector runs bin between the world's clusters with the bench's
 // client QPS and burst and the given resync period, logging to logPath.
 func startConnector(bin string, w *world, o *Options, resync time.Duration, logPath string) (*connector, error) {
-	cfg, err := harness.NewConnectorConfig(w.app, w.cp, connectorNamespace, clusterID)
+	return startConnectorAs(bin, w, connectorNamespace, clusterID, o, resync, logPath)
+}
+
+// startConnectorAs is startConnector for the control-plane namespace ns and
+// the cluster id id (the scale part runs many app clusters on one control
+// plane).
+func startConnectorAs(bin string, w *world, ns, id string, o *Options, resync time.Duration, logPath string) (*connector, error) {
+	cfg, err := harness.NewConnectorConfig(w.app, w.cp, ns, id)
 	if err != nil {
 		return nil, err
 	}

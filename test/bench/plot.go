@@ -123,3 +123,62 @@ func saveImage(img *vgimg.Canvas, path string) error {
 	}
 	return f.Close()
 }
+
+// growthSeries is one line of a growth panel.
+type growthSeries struct {
+	Name  string
+	XY    plotter.XYs
+	Color color.Color
+}
+
+// growthPanel is one panel of plotGrowth: Y against X, points joined.
+type growthPanel struct {
+	Title, X, Y string
+	Series      []growthSeries
+}
+
+// plotGrowth draws the panels side by side, two to a row, each series as a
+// line with its points marked.
+func plotGrowth(panels []growthPanel, path string) error {
+	const cols = 2
+	rows := (len(panels) + cols - 1) / cols
+	img := vgimg.New(vg.Length(cols)*5*vg.Inch, vg.Length(rows)*3.6*vg.Inch)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
+		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+	plots := make([][]*plot.Plot, rows)
+	for i := range plots {
+		plots[i] = make([]*plot.Plot, cols)
+	}
+	for i, gp := range panels {
+		p := plot.New()
+		p.Title.Text = gp.Title
+		p.X.Label.Text, p.Y.Label.Text = gp.X, gp.Y
+		p.Y.Min = 0
+		p.Add(plotter.NewGrid())
+		for _, s := range gp.Series {
+			if len(s.XY) == 0 {
+				continue
+			}
+			line, points, err := plotter.NewLinePoints(s.XY)
+			if err != nil {
+				return err
+			}
+			line.Color, points.Color = s.Color, s.Color
+			line.Width = vg.Points(1.5)
+			p.Add(line, points)
+			p.Legend.Add(s.Name, line, points)
+		}
+		p.Legend.Top, p.Legend.Left = true, true
+		plots[i/cols][i%cols] = p
+	}
+	canvases := plot.Align(plots, tiles, dc)
+	for r := range plots {
+		for c, p := range plots[r] {
+			if p != nil {
+				p.Draw(canvases[r][c])
+			}
+		}
+	}
+	return saveImage(img, path)
+}

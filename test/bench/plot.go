@@ -22,8 +22,20 @@ var (
 // plotLatency draws one panel per figure: the cumulative distribution of
 // the connector's and the baseline's samples on a logarithmic time axis.
 func plotLatency(lat []latencyResult, path string) error {
-	const cols = 3
-	rows := (len(lat) + cols - 1) / cols
+	panels := make([]*plot.Plot, len(lat))
+	for i, l := range lat {
+		p, err := latencyPanel(l)
+		if err != nil {
+			return err
+		}
+		panels[i] = p
+	}
+	return drawTiles(panels, 3, path)
+}
+
+// drawTiles draws the panels in rows of cols, aligned, into a PNG at path.
+func drawTiles(panels []*plot.Plot, cols int, path string) error {
+	rows := (len(panels) + cols - 1) / cols
 	img := vgimg.New(vg.Length(cols)*5*vg.Inch, vg.Length(rows)*3.6*vg.Inch)
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
@@ -32,11 +44,7 @@ func plotLatency(lat []latencyResult, path string) error {
 	for i := range plots {
 		plots[i] = make([]*plot.Plot, cols)
 	}
-	for i, l := range lat {
-		p, err := latencyPanel(l)
-		if err != nil {
-			return err
-		}
+	for i, p := range panels {
 		plots[i/cols][i%cols] = p
 	}
 	canvases := plot.Align(plots, tiles, dc)
@@ -140,16 +148,7 @@ type growthPanel struct {
 // plotGrowth draws the panels side by side, two to a row, each series as a
 // line with its points marked.
 func plotGrowth(panels []growthPanel, path string) error {
-	const cols = 2
-	rows := (len(panels) + cols - 1) / cols
-	img := vgimg.New(vg.Length(cols)*5*vg.Inch, vg.Length(rows)*3.6*vg.Inch)
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
-		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-	plots := make([][]*plot.Plot, rows)
-	for i := range plots {
-		plots[i] = make([]*plot.Plot, cols)
-	}
+	plots := make([]*plot.Plot, len(panels))
 	for i, gp := range panels {
 		p := plot.New()
 		p.Title.Text = gp.Title
@@ -170,15 +169,7 @@ func plotGrowth(panels []growthPanel, path string) error {
 			p.Legend.Add(s.Name, line, points)
 		}
 		p.Legend.Top, p.Legend.Left = true, true
-		plots[i/cols][i%cols] = p
+		plots[i] = p
 	}
-	canvases := plot.Align(plots, tiles, dc)
-	for r := range plots {
-		for c, p := range plots[r] {
-			if p != nil {
-				p.Draw(canvases[r][c])
-			}
-		}
-	}
-	return saveImage(img, path)
+	return drawTiles(plots, 2, path)
 }

@@ -65,10 +65,10 @@ type appCluster struct {
 
 // cpFleet is the control plane and its app clusters.
 type cpFleet struct {
-	cp            *harness.Env
-	cpDyn         dynamic.Interface
-	cpPID, etcdPI int
-	apps          []*appCluster
+	cp             *harness.Env
+	cpDyn          dynamic.Interface
+	cpPID, etcdPID int
+	apps           []*appCluster
 	// baseline holds the objects the baseline churn updates and deletes.
 	baseline []claimRef
 	bnext    int
@@ -105,7 +105,7 @@ func (b *bench) scaleClusters(ctx context.Context, res *scaleResults, save func(
 	if f.cpDyn, err = dynamic.NewForConfig(unlimited(f.cp.Config)); err != nil {
 		return err
 	}
-	if f.cpPID, f.etcdPI, err = serverPIDs(f.cp); err != nil {
+	if f.cpPID, f.etcdPID, err = serverPIDs(f.cp); err != nil {
 		return err
 	}
 	if err := f.cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: baselineNamespace}}); err != nil {
@@ -251,15 +251,7 @@ func (f *cpFleet) converged(ctx context.Context) error {
 // at rest).
 func (f *cpFleet) sample(ctx context.Context, load func(ctx context.Context, window time.Duration) (int, error)) (cpSample, error) {
 	var s cpSample
-	a0, err := readProcStats(f.cpPID)
-	if err != nil {
-		return s, err
-	}
-	e0, err := readProcStats(f.etcdPI)
-	if err != nil {
-		return s, err
-	}
-	r0, err := readServerRequests(ctx, f.cp)
+	before, err := f.read(ctx)
 	if err != nil {
 		return s, err
 	}
@@ -273,25 +265,37 @@ func (f *cpFleet) sample(ctx context.Context, load func(ctx context.Context, win
 		return s, err
 	}
 	elapsed := time.Since(start)
-	a1, err := readProcStats(f.cpPID)
-	if err != nil {
-		return s, err
-	}
-	e1, err := readProcStats(f.etcdPI)
-	if err != nil {
-		return s, err
-	}
-	r1, err := readServerRequests(ctx, f.cp)
+	after, err := f.read(ctx)
 	if err != nil {
 		return s, err
 	}
 	if s.serverGauges, err = readServerGauges(ctx, f.cp); err != nil {
 		return s, err
 	}
-	s.APIServerRSS, s.EtcdRSS = a1.RSS, e1.RSS
-	s.Cores, s.EtcdCores = cpuCores(a0, a1, elapsed), cpuCores(e0, e1, elapsed)
-	s.ServedPerMin = r1.served(r0) / elapsed.Minutes()
+	s.APIServerRSS, s.EtcdRSS = after.api.RSS, after.etcd.RSS
+	s.Cores, s.EtcdCores = cpuCores(before.api, after.api, elapsed), cpuCores(before.etcd, after.etcd, elapsed)
+	s.ServedPerMin = after.served.served(before.served) / elapsed.Minutes()
 	return s, nil
+}
+
+// cpReading is the control plane's processes and served requests at one
+// moment.
+type cpReading struct {
+	api, etcd procStats
+	served    serverRequests
+}
+
+func (f *cpFleet) read(ctx context.Context) (cpReading, error) {
+	var r cpReading
+	var err error
+	if r.api, err = readProcStats(f.cpPID); err != nil {
+		return r, err
+	}
+	if r.etcd, err = readProcStats(f.etcdPID); err != nil {
+		return r, err
+	}
+	r.served, err = readServerRequests(ctx, f.cp)
+	return r, err
 }
 
 // churn makes one change every 1/(rate × clusters) seconds for d: a

@@ -145,7 +145,7 @@ func (b *bench) startAggRig(ctx context.Context) (*aggRig, error) {
 		pathMirror:     kinds[0].GVR(),
 		pathAggregated: {Group: aggGroup, Version: benchVersion, Resource: kinds[0].Plural},
 	}, watched: map[string]*tracker{}}
-	if r.w, err = startWorldWith(ctx, harness.EnvOptions{ControllerManager: true, APIServerFlags: aggregationFlags(dir)}); err != nil {
+	if r.w, err = startWorldWith(ctx, harness.EnvOptions{ControllerManager: true, APIServerFlags: aggregationFlags(dir)}, kinds); err != nil {
 		return nil, err
 	}
 	cpURL, err := url.Parse(r.w.cp.Config.Host)

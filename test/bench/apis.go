@@ -27,8 +27,23 @@ type kind struct {
 	Kind, Plural string
 }
 
-// kinds are the three claim kinds of every benchmark.
+// kinds are the three claim kinds of every benchmark but the scale part,
+// which makes its own with makeKinds.
 var kinds = []kind{{"Database", "databases"}, {"Bucket", "buckets"}, {"Queue", "queues"}}
+
+// makeKinds returns n claim kinds: the three of kinds first, then Kind0003,
+// Kind0004 and so on.
+func makeKinds(n int) []kind {
+	out := make([]kind, 0, n)
+	for i := range n {
+		if i < len(kinds) {
+			out = append(out, kinds[i])
+			continue
+		}
+		out = append(out, kind{Kind: fmt.Sprintf("Kind%04d", i), Plural: fmt.Sprintf("kind%04ds", i)})
+	}
+	return out
+}
 
 func (k kind) GVK() schema.GroupVersionKind {
 	return schema.GroupVersionKind{Group: benchGroup, Version: benchVersion, Kind: k.Kind}
@@ -166,10 +181,10 @@ func enum(vals ...string) []apiextensionsv1.JSON {
 	return out
 }
 
-// installAPIs creates the three XRDs and, controlled by them, their claim
-// CRDs in the control plane, and waits until the CRDs are established.
-func installAPIs(ctx context.Context, cp *harness.Env) error {
-	for _, k := range kinds {
+// installKinds creates an XRD and its claim CRD for each of ks in the
+// control plane, and waits until the CRDs are established.
+func installKinds(ctx context.Context, cp *harness.Env, ks []kind) error {
+	for _, k := range ks {
 		xrd := newXRD(k)
 		if err := cp.Client.Create(ctx, xrd); err != nil {
 			return fmt.Errorf("create XRD %s: %w", xrd.GetName(), err)
@@ -178,13 +193,18 @@ func installAPIs(ctx context.Context, cp *harness.Env) error {
 			return fmt.Errorf("create claim CRD %s: %w", k.CRDName(), err)
 		}
 	}
-	return waitCRDs(ctx, cp, time.Minute)
+	return waitKinds(ctx, cp, ks, time.Minute+time.Duration(len(ks))*time.Second)
 }
 
 // waitCRDs waits until the three claim CRDs are established in env.
 func waitCRDs(ctx context.Context, env *harness.Env, timeout time.Duration) error {
+	return waitKinds(ctx, env, kinds, timeout)
+}
+
+// waitKinds waits until the claim CRDs of ks are established in env.
+func waitKinds(ctx context.Context, env *harness.Env, ks []kind, timeout time.Duration) error {
 	return harness.Poll(ctx, timeout, func() error {
-		for _, k := range kinds {
+		for _, k := range ks {
 			if err := harness.CRDEstablished(ctx, env.Client, k.CRDName()); err != nil {
 				return err
 			}

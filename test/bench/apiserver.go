@@ -20,13 +20,9 @@ import (
 type serverRequests map[string]float64
 
 func readServerRequests(ctx context.Context, env *harness.Env) (serverRequests, error) {
-	cs, err := kubernetes.NewForConfig(env.Config)
+	raw, err := serverMetrics(ctx, env)
 	if err != nil {
 		return nil, err
-	}
-	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read %s metrics: %w", env.Name, err)
 	}
 	out := serverRequests{}
 	sc := bufio.NewScanner(bytes.NewReader(raw))
@@ -89,4 +85,17 @@ func aggregationFlags(dir string) map[string]string {
 		"proxy-client-cert-file":             filepath.Join(dir, "front-proxy-client.crt"),
 		"proxy-client-key-file":              filepath.Join(dir, "front-proxy-client.key"),
 	}
+}
+
+// serverMetrics is the API server's /metrics page.
+func serverMetrics(ctx context.Context, env *harness.Env) ([]byte, error) {
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read %s metrics: %w", env.Name, err)
+	}
+	return raw, nil
 }

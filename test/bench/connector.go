@@ -67,17 +67,30 @@ type connector struct {
 // startConnector runs bin between the world's clusters with the bench's
 // client QPS and burst and the given resync period, logging to logPath.
 func startConnector(bin string, w *world, o *Options, resync time.Duration, logPath string) (*connector, error) {
+	return startConnectorAs(bin, w, connectorNamespace, clusterID, connectorArgs(o, resync), logPath)
+}
+
+// connectorArgs are the bench's flags for a connector run: its client QPS
+// and burst, the resync period, and --connector-args.
+func connectorArgs(o *Options, resync time.Duration) []string {
 	args := []string{
 		fmt.Sprintf("--kube-api-qps=%g", o.QPS), fmt.Sprintf("--kube-api-burst=%d", o.Burst),
 		"--resync-period=" + resync.String(),
 	}
-	return startConnectorArgs(bin, w, append(args, o.ConnectorArgs...), logPath)
+	return append(args, o.ConnectorArgs...)
 }
 
 // startConnectorArgs runs bin between the world's clusters with exactly the
 // given extra flags (none: the connector's own defaults).
 func startConnectorArgs(bin string, w *world, args []string, logPath string) (*connector, error) {
-	cfg, err := harness.NewConnectorConfig(w.app, w.cp, connectorNamespace, clusterID)
+	return startConnectorAs(bin, w, connectorNamespace, clusterID, args, logPath)
+}
+
+// startConnectorAs is startConnectorArgs for the control-plane namespace ns
+// and the cluster id id (the scale part runs many app clusters on one
+// control plane).
+func startConnectorAs(bin string, w *world, ns, id string, args []string, logPath string) (*connector, error) {
+	cfg, err := harness.NewConnectorConfig(w.app, w.cp, ns, id)
 	if err != nil {
 		return nil, err
 	}

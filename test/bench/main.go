@@ -65,6 +65,9 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.Partition, "partition", 20*time.Second, "How long the control plane stays away in the recovery run.")
 	fs.BoolVar(&o.ReportOnly, "report-only", false, "Only rewrite report.md and latency.png from the results.json in --out.")
 	parts := fs.String("parts", "", "Comma-separated parts to run (default: all): latency, throughput (with steady state, memory, recovery and profile) and the registered ones of parts.go.")
+	for _, add := range partFlags {
+		add(fs)
+	}
 	connectorArgs := fs.String("connector-args", "", "Extra flags for every connector run, space-separated (e.g. \"--zap-log-level=debug\").")
 	o.parse = func() error {
 		o.QPS = float32(*qps)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"sort"
 	"strings"
@@ -25,6 +26,10 @@ type registeredPart struct {
 }
 
 var registry []registeredPart
+
+// partFlags add a registered part's own flags to the bench's; an init
+// function appends to it.
+var partFlags []func(fs *flag.FlagSet)
 
 // register adds a part; called from init functions.
 func register(p registeredPart) {

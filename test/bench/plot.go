@@ -22,8 +22,20 @@ var (
 // plotLatency draws one panel per figure: the cumulative distribution of
 // the connector's and the baseline's samples on a logarithmic time axis.
 func plotLatency(lat []latencyResult, path string) error {
-	const cols = 3
-	rows := (len(lat) + cols - 1) / cols
+	panels := make([]*plot.Plot, len(lat))
+	for i, l := range lat {
+		p, err := latencyPanel(l)
+		if err != nil {
+			return err
+		}
+		panels[i] = p
+	}
+	return drawTiles(panels, 3, path)
+}
+
+// drawTiles draws the panels in rows of cols, aligned, into a PNG at path.
+func drawTiles(panels []*plot.Plot, cols int, path string) error {
+	rows := (len(panels) + cols - 1) / cols
 	img := vgimg.New(vg.Length(cols)*5*vg.Inch, vg.Length(rows)*3.6*vg.Inch)
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
@@ -32,11 +44,7 @@ func plotLatency(lat []latencyResult, path string) error {
 	for i := range plots {
 		plots[i] = make([]*plot.Plot, cols)
 	}
-	for i, l := range lat {
-		p, err := latencyPanel(l)
-		if err != nil {
-			return err
-		}
+	for i, p := range panels {
 		plots[i/cols][i%cols] = p
 	}
 	canvases := plot.Align(plots, tiles, dc)
@@ -122,4 +130,46 @@ func saveImage(img *vgimg.Canvas, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// growthSeries is one line of a growth panel.
+type growthSeries struct {
+	Name  string
+	XY    plotter.XYs
+	Color color.Color
+}
+
+// growthPanel is one panel of plotGrowth: Y against X, points joined.
+type growthPanel struct {
+	Title, X, Y string
+	Series      []growthSeries
+}
+
+// plotGrowth draws the panels side by side, two to a row, each series as a
+// line with its points marked.
+func plotGrowth(panels []growthPanel, path string) error {
+	plots := make([]*plot.Plot, len(panels))
+	for i, gp := range panels {
+		p := plot.New()
+		p.Title.Text = gp.Title
+		p.X.Label.Text, p.Y.Label.Text = gp.X, gp.Y
+		p.Y.Min = 0
+		p.Add(plotter.NewGrid())
+		for _, s := range gp.Series {
+			if len(s.XY) == 0 {
+				continue
+			}
+			line, points, err := plotter.NewLinePoints(s.XY)
+			if err != nil {
+				return err
+			}
+			line.Color, points.Color = s.Color, s.Color
+			line.Width = vg.Points(1.5)
+			p.Add(line, points)
+			p.Legend.Add(s.Name, line, points)
+		}
+		p.Legend.Top, p.Legend.Left = true, true
+		plots[i] = p
+	}
+	return drawTiles(plots, 2, path)
 }

@@ -41,32 +41,44 @@ type world struct {
 }
 
 func startWorld(ctx context.Context) (*world, error) {
-	return startWorldWith(ctx, harness.EnvOptions{})
+	return startWorldWith(ctx, harness.EnvOptions{}, kinds)
 }
 
-// startWorldWith is startWorld with the app cluster started with appOpts
+// startWorldOf starts a world whose control plane serves the claim kinds ks.
+func startWorldOf(ctx context.Context, ks []kind) (*world, error) {
+	return startWorldWith(ctx, harness.EnvOptions{}, ks)
+}
+
+// startWorldWith is startWorldOf with the app cluster started with appOpts
 // (extra kube-apiserver flags, kube-controller-manager).
-func startWorldWith(ctx context.Context, appOpts harness.EnvOptions) (*world, error) {
-	xrdCRD, err := xrdCRDFile()
-	if err != nil {
-		return nil, err
-	}
+func startWorldWith(ctx context.Context, appOpts harness.EnvOptions, ks []kind) (*world, error) {
 	w := &world{}
+	var err error
 	if w.app, err = harness.StartEnv(ctx, "bench-app", appOpts); err != nil {
 		return nil, err
 	}
-	if w.cp, err = harness.StartEnv(ctx, "bench-control-plane", harness.EnvOptions{CRDDirectoryPaths: []string{xrdCRD}}); err != nil {
+	if w.cp, err = startControlPlaneEnv(ctx, "bench-control-plane", nil); err != nil {
 		_ = w.stop()
 		return nil, err
 	}
-	if err := w.setup(ctx); err != nil {
+	if err := w.setup(ctx, ks); err != nil {
 		_ = w.stop()
 		return nil, err
 	}
 	return w, nil
 }
 
-func (w *world) setup(ctx context.Context) error {
+// startControlPlaneEnv starts a control plane serving Crossplane's XRD CRD,
+// with the given extra kube-apiserver flags.
+func startControlPlaneEnv(ctx context.Context, name string, flags map[string]string) (*harness.Env, error) {
+	xrdCRD, err := xrdCRDFile()
+	if err != nil {
+		return nil, err
+	}
+	return harness.StartEnv(ctx, name, harness.EnvOptions{CRDDirectoryPaths: []string{xrdCRD}, APIServerFlags: flags})
+}
+
+func (w *world) setup(ctx context.Context, ks []kind) error {
 	var err error
 	if w.appDyn, err = dynamic.NewForConfig(unlimited(w.app.Config)); err != nil {
 		return err
@@ -79,7 +91,7 @@ func (w *world) setup(ctx context.Context) error {
 			return fmt.Errorf("create control-plane namespace %s: %w", ns, err)
 		}
 	}
-	return installAPIs(ctx, w.cp)
+	return installKinds(ctx, w.cp, ks)
 }
 
 // createLocalNamespaces creates the app-cluster namespaces claims live in.

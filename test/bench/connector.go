@@ -16,6 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
+
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
 
@@ -53,6 +56,59 @@ func buildProfilingConnector(dir string) (string, error) {
 	return out, nil
 }
 
+// connectorEnv is the bench's environment for a connector run, with
+// GOMEMLIMIT set as --gomemlimit says: "chart" is what the chart's
+// deployment sets for its default resources (the container's memory limit,
+// in bytes), "off" leaves it unset.
+func connectorEnv(limit string) ([]string, error) {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOMEMLIMIT=") {
+			env = append(env, kv)
+		}
+	}
+	switch limit {
+	case "off", "":
+		return env, nil
+	case "chart":
+		b, err := chartMemoryLimit()
+		if err != nil {
+			return nil, err
+		}
+		return append(env, fmt.Sprintf("GOMEMLIMIT=%d", b)), nil
+	default:
+		return append(env, "GOMEMLIMIT="+limit), nil
+	}
+}
+
+// chartMemoryLimit reads resources.limits.memory of the chart's values.yaml,
+// in bytes: the deployment passes it to GOMEMLIMIT through the downward API.
+func chartMemoryLimit() (int64, error) {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return 0, err
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "charts", "mcp-connector", "values.yaml"))
+	if err != nil {
+		return 0, err
+	}
+	var v struct {
+		Resources struct {
+			Limits struct {
+				Memory string `json:"memory"`
+			} `json:"limits"`
+		} `json:"resources"`
+	}
+	if err := yaml.Unmarshal(raw, &v); err != nil {
+		return 0, fmt.Errorf("chart values: %w", err)
+	}
+	q, err := resource.ParseQuantity(v.Resources.Limits.Memory)
+	if err != nil {
+		return 0, fmt.Errorf("chart values: resources.limits.memory: %w", err)
+	}
+	return q.Value(), nil
+}
+
 // connector is a running mcp-connector process.
 type connector struct {
 	cmd       *exec.Cmd
@@ -84,8 +140,13 @@ func startConnector(bin string, w *world, o *Options, resync time.Duration, logP
 	if err != nil {
 		return nil, err
 	}
+	env, err := connectorEnv(o.GoMemLimit)
+	if err != nil {
+		_ = log.Close()
+		return nil, err
+	}
 	cmd := exec.Command(bin, cfg.Args()...)
-	cmd.Env = append(os.Environ(), pprofEnv+"="+pprofAddr)
+	cmd.Env = append(env, pprofEnv+"="+pprofAddr)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	c := &connector{cmd: cmd, cfg: cfg, pprofAddr: pprofAddr, done: make(chan struct{}),

@@ -38,6 +38,9 @@ type Options struct {
 	ConnectorArgs  []string
 	ReportOnly     bool
 	Parts          []string
+	// GoMemLimit is the connector's GOMEMLIMIT: "chart" (as the chart sets
+	// it for its default limits.memory), "off", or a value for the runtime.
+	GoMemLimit string
 
 	parse func() error // finishes the flags that need converting
 }
@@ -65,6 +68,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.Partition, "partition", 20*time.Second, "How long the control plane stays away in the recovery run.")
 	fs.BoolVar(&o.ReportOnly, "report-only", false, "Only rewrite report.md and latency.png from the results.json in --out.")
 	parts := fs.String("parts", "", "Comma-separated parts to run (default: all): latency, throughput (with steady state, memory, recovery and profile) and the registered ones of parts.go.")
+	fs.StringVar(&o.GoMemLimit, "gomemlimit", "chart", "GOMEMLIMIT of every connector run: chart (limits.memory of charts/mcp-connector/values.yaml, as the chart sets it), off, or a value (e.g. 200MiB).")
 	connectorArgs := fs.String("connector-args", "", "Extra flags for every connector run, space-separated (e.g. \"--zap-log-level=debug\").")
 	o.parse = func() error {
 		o.QPS = float32(*qps)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -140,11 +141,17 @@ func (b *bench) memoryRun(ctx context.Context, n int, limit string) (memoryRun, 
 // live heap (the runtime's heap_alloc right after it) and the profile's top.
 func (b *bench) liveHeap(ctx context.Context, conn *connector, name string) (int64, string) {
 	p := &profiler{addr: conn.pprofAddr, dir: filepath.Join(b.o.Out, "profiles")}
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		return 0, err.Error()
+	}
 	file := filepath.Join(p.dir, name+"-heap.pprof")
 	if err := p.fetch(ctx, "/debug/pprof/heap?gc=1", file); err != nil {
 		return 0, fmt.Sprintf("heap profile: %v", err)
 	}
-	heap, _ := conn.metricSum(ctx, "go_memstats_heap_alloc_bytes")
+	var heap float64
+	if lines, err := scrape(ctx, "http://"+conn.cfg.MetricsAddr+"/metrics", "go_memstats_heap_alloc_bytes "); err == nil && len(lines) == 1 {
+		heap = value(lines[0])
+	}
 	return int64(heap), pprofTop("-sample_index=inuse_space", file)
 }
 

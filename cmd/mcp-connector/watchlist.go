@@ -15,10 +15,11 @@ const watchListEnv = "KUBE_FEATURE_" + string(clientfeatures.WatchListClient)
 // the initial objects one by one (WatchListClient) instead of one LIST
 // response. Each object then goes through the cache's transform as it
 // arrives, so the untransformed list (every claim with all its
-// managedFields, and the response body) is never in memory at once: that
-// list was the peak of the connector's memory at start. An API server that
-// does not stream lists (before Kubernetes 1.34 by default) gets a LIST as
-// before: client-go falls back on its own.
+// managedFields, and the response body) is never in memory at once. An API
+// server that
+// does not stream lists (the WatchList feature, off by default in
+// Kubernetes 1.33 and before 1.32) gets a LIST as before: client-go falls
+// back on its own.
 func streamInitialLists() error {
 	if _, set := os.LookupEnv(watchListEnv); set {
 		return nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -148,11 +150,26 @@ func (b *bench) liveHeap(ctx context.Context, conn *connector, name string) (int
 	if err := p.fetch(ctx, "/debug/pprof/heap?gc=1", file); err != nil {
 		return 0, fmt.Sprintf("heap profile: %v", err)
 	}
-	var heap float64
-	if lines, err := scrape(ctx, "http://"+conn.cfg.MetricsAddr+"/metrics", "go_memstats_heap_alloc_bytes "); err == nil && len(lines) == 1 {
-		heap = value(lines[0])
+	return heapAlloc(ctx, p, file+".txt"), pprofTop("-sample_index=inuse_space", file)
+}
+
+// heapAlloc is HeapAlloc right after a forced collection, from the text form
+// of the heap profile (its runtime.MemStats lines are written then).
+func heapAlloc(ctx context.Context, p *profiler, file string) int64 {
+	if err := p.fetch(ctx, "/debug/pprof/heap?gc=1&debug=1", file); err != nil {
+		return 0
 	}
-	return int64(heap), pprofTop("-sample_index=inuse_space", file)
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "# HeapAlloc = "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // waitQuiet waits until the connector has reconciled at least n times and

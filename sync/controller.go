@@ -65,6 +65,7 @@ func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersion
 	s := &Syncer{GVK: gvk, cl: cl, cancel: cancel, done: make(chan struct{})}
 	go r.importOrphans(ctx)     // claims an uninstall of this cluster left behind come back (importer.go)
 	go r.settlePendingLoop(ctx) // remote claims left behind while the control plane was away (pendingpass.go)
+	go r.forgetExpiredLoop(ctx) // copies of our writes whose pass never came back (create.go)
 	go s.run(ctx, c)
 	return s, nil
 }

@@ -43,6 +43,35 @@ func (r *reconciler) rememberCreated(key string, obj client.Object) {
 	r.justCreated.Store(key, created{obj: obj, at: r.now()})
 }
 
+// forgetExpired drops every entry older than justCreatedTTL. An entry is
+// normally dropped by the pass that finds the cache caught up; one whose
+// pass never comes (the last status write of a claim, a Secret copy) would
+// otherwise hold a copy of the object for as long as the process runs:
+// 2 to 3 KiB a claim after an initial sync.
+func (r *reconciler) forgetExpired() {
+	now := r.now()
+	r.justCreated.Range(func(k, v any) bool {
+		if now.Sub(v.(created).at) > justCreatedTTL {
+			r.justCreated.Delete(k)
+		}
+		return true
+	})
+}
+
+// forgetExpiredLoop runs forgetExpired every justCreatedTTL until ctx ends.
+func (r *reconciler) forgetExpiredLoop(ctx context.Context) {
+	t := time.NewTicker(justCreatedTTL)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.forgetExpired()
+		}
+	}
+}
+
 // recalled returns a copy of what we created under key, if the cache may
 // still lag behind it.
 func (r *reconciler) recalled(key string) (client.Object, bool) {

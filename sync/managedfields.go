@@ -2,6 +2,7 @@ package sync
 
 import (
 	"encoding/json"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -11,7 +12,8 @@ import (
 
 // TransformControlPlane is the control-plane cache's transform: it drops
 // managedFields, except the spec part of our remote claims' entries, which
-// tell Crossplane's writes from out-of-band edits (conflict.Owners).
+// tell Crossplane's writes from out-of-band edits (conflict.Owners), and of
+// those only what the decisions read (compact).
 func TransformControlPlane(obj any) (any, error) {
 	m, ok := obj.(metav1.Object)
 	if !ok {
@@ -25,8 +27,7 @@ func TransformControlPlane(obj any) (any, error) {
 	var kept []metav1.ManagedFieldsEntry
 	for _, mf := range u.GetManagedFields() {
 		if spec := specFields(mf); spec != nil {
-			mf.FieldsV1 = spec
-			kept = append(kept, mf)
+			kept = append(kept, compact(mf, spec))
 		}
 	}
 	u.SetManagedFields(kept)
@@ -42,11 +43,40 @@ func specFields(mf metav1.ManagedFieldsEntry) *metav1.FieldsV1 {
 	if json.Unmarshal(mf.FieldsV1.Raw, &f) != nil || f["f:spec"] == nil {
 		return nil
 	}
-	raw, err := json.Marshal(map[string]json.RawMessage{"f:spec": f["f:spec"]})
+	raw, err := json.Marshal(map[string]json.RawMessage{"f:spec": fieldsOnly(f["f:spec"])})
 	if err != nil {
 		return nil
 	}
 	return &metav1.FieldsV1{Raw: raw}
+}
+
+// compact is what the cache keeps of an entry: its manager, operation and
+// subresource, and fields. Its time, API version and fields type are read
+// by nothing (a change in ownership arrives as a new object anyway).
+func compact(mf metav1.ManagedFieldsEntry, fields *metav1.FieldsV1) metav1.ManagedFieldsEntry {
+	return metav1.ManagedFieldsEntry{Manager: mf.Manager, Operation: mf.Operation, Subresource: mf.Subresource, FieldsV1: fields}
+}
+
+// fieldsOnly keeps of a fieldsV1 node only its field members ("f:"), at
+// every depth: the "." markers and list members (k:, v:, i:) are read by
+// nothing (conflict.Owners owns a list whole), and each costs a map in the
+// cache.
+func fieldsOnly(raw json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return raw
+	}
+	out := make(map[string]json.RawMessage, len(m))
+	for k, v := range m {
+		if strings.HasPrefix(k, "f:") {
+			out[k] = fieldsOnly(v)
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return raw
+	}
+	return b
 }
 
 // specOwners reads who owns which spec paths of obj.
@@ -135,12 +165,10 @@ func TransformLocal(obj any) (any, error) {
 	for _, mf := range m.GetManagedFields() {
 		switch {
 		case mf.Subresource == "status" && mf.Operation == metav1.ManagedFieldsOperationUpdate && legacyStatusManagers.Has(mf.Manager):
-			mf.FieldsV1 = nil
-			kept = append(kept, mf)
+			kept = append(kept, compact(mf, nil))
 		case mf.Subresource == "" && len(down) > 0:
 			if spec := specFieldsWithin(mf, down); spec != nil {
-				mf.FieldsV1 = spec
-				kept = append(kept, mf)
+				kept = append(kept, compact(mf, spec))
 			}
 		}
 	}
@@ -183,7 +211,7 @@ func specFieldsWithin(mf metav1.ManagedFieldsEntry, keys map[string]bool) *metav
 	spec := map[string]json.RawMessage{}
 	for k, v := range f.Spec {
 		if keys[k] {
-			spec[k] = v
+			spec[k] = fieldsOnly(v)
 		}
 	}
 	if len(spec) == 0 {

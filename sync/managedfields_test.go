@@ -127,3 +127,53 @@ func TestTransformLocal(t *testing.T) {
 		t.Errorf("a Secret keeps managed fields %v, want none", got)
 	}
 }
+
+// TestTransformControlPlaneCompact: the cache keeps only the manager,
+// operation and field members of an entry, and the decisions read the same
+// owners from it as from the full entries.
+func TestTransformControlPlaneCompact(t *testing.T) {
+	now := metav1.Now()
+	full := func(manager string, op metav1.ManagedFieldsOperationType, fields string) metav1.ManagedFieldsEntry {
+		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, APIVersion: "example.org/v1", Time: &now,
+			FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+	}
+	cases := map[string]struct {
+		entries []metav1.ManagedFieldsEntry
+		want    []metav1.ManagedFieldsEntry
+	}{
+		"a create of ours: markers go, fields stay": {
+			entries: []metav1.ManagedFieldsEntry{full(FieldManagerUp, metav1.ManagedFieldsOperationUpdate,
+				`{"f:metadata":{"f:labels":{".":{},"f:a":{}}},"f:spec":{".":{},"f:size":{},"f:ref":{".":{},"f:name":{}}}}`)},
+			want: []metav1.ManagedFieldsEntry{{Manager: FieldManagerUp, Operation: metav1.ManagedFieldsOperationUpdate,
+				FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:ref":{"f:name":{}},"f:size":{}}}`)}}},
+		},
+		"list members go, the list stays": {
+			entries: []metav1.ManagedFieldsEntry{full("crossplane", metav1.ManagedFieldsOperationApply,
+				`{"f:spec":{"f:refs":{"k:{\"name\":\"a\"}":{".":{},"f:name":{}}},"f:tags":{"v:\"x\"":{}}}}`)},
+			want: []metav1.ManagedFieldsEntry{{Manager: "crossplane", Operation: metav1.ManagedFieldsOperationApply,
+				FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:refs":{},"f:tags":{}}}`)}}},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			before := &unstructured.Unstructured{}
+			before.SetManagedFields(tc.entries)
+			claim := before.DeepCopy()
+			claim.SetLabels(map[string]string{conflict.LabelClusterID: "app-1"})
+			if _, err := TransformControlPlane(claim); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, claim.GetManagedFields()); diff != "" {
+				t.Errorf("kept entries: -want, +got:\n%s", diff)
+			}
+			if diff := cmp.Diff(specOwners(before), specOwners(claim)); diff != "" {
+				t.Errorf("owners read from the compact entries differ: -full, +compact:\n%s", diff)
+			}
+			wantPaths, wantHas := ownedByUpdate(before)
+			gotPaths, gotHas := ownedByUpdate(claim)
+			if diff := cmp.Diff(wantPaths, gotPaths); diff != "" || wantHas != gotHas {
+				t.Errorf("ownedByUpdate differs (has %v, want %v): -full, +compact:\n%s", gotHas, wantHas, diff)
+			}
+		})
+	}
+}

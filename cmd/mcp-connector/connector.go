@@ -48,6 +48,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	klog.SetLogger(logger)
 	log := logger.WithValues("controlPlane", o.cpConfig.Host, "namespace", o.ControlPlaneNamespace, "clusterID", o.ClusterID)
 
+	if err := streamInitialLists(); err != nil {
+		return err
+	}
 	mgr, err := o.newManager()
 	if err != nil {
 		return err

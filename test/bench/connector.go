@@ -16,6 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
+
 	"github.com/mcp-connector/mcp-connector/test/harness"
 )
 
@@ -53,6 +56,59 @@ func buildProfilingConnector(dir string) (string, error) {
 	return out, nil
 }
 
+// connectorEnv is the bench's environment for a connector run, with
+// GOMEMLIMIT set as --gomemlimit says: "chart" is what the chart's
+// deployment sets for its default resources (the container's memory limit,
+// in bytes), "off" leaves it unset.
+func connectorEnv(limit string) ([]string, error) {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOMEMLIMIT=") {
+			env = append(env, kv)
+		}
+	}
+	switch limit {
+	case "off", "":
+		return env, nil
+	case "chart":
+		b, err := chartMemoryLimit()
+		if err != nil {
+			return nil, err
+		}
+		return append(env, fmt.Sprintf("GOMEMLIMIT=%d", b)), nil
+	default:
+		return append(env, "GOMEMLIMIT="+limit), nil
+	}
+}
+
+// chartMemoryLimit reads resources.limits.memory of the chart's values.yaml,
+// in bytes: the deployment passes it to GOMEMLIMIT through the downward API.
+func chartMemoryLimit() (int64, error) {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return 0, err
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "charts", "mcp-connector", "values.yaml"))
+	if err != nil {
+		return 0, err
+	}
+	var v struct {
+		Resources struct {
+			Limits struct {
+				Memory string `json:"memory"`
+			} `json:"limits"`
+		} `json:"resources"`
+	}
+	if err := yaml.Unmarshal(raw, &v); err != nil {
+		return 0, fmt.Errorf("chart values: %w", err)
+	}
+	q, err := resource.ParseQuantity(v.Resources.Limits.Memory)
+	if err != nil {
+		return 0, fmt.Errorf("chart values: resources.limits.memory: %w", err)
+	}
+	return q.Value(), nil
+}
+
 // connector is a running mcp-connector process.
 type connector struct {
 	cmd       *exec.Cmd
@@ -67,7 +123,7 @@ type connector struct {
 // startConnector runs bin between the world's clusters with the bench's
 // client QPS and burst and the given resync period, logging to logPath.
 func startConnector(bin string, w *world, o *Options, resync time.Duration, logPath string) (*connector, error) {
-	return startConnectorAs(bin, w, connectorNamespace, clusterID, connectorArgs(o, resync), logPath)
+	return startConnectorAs(bin, w, connectorNamespace, clusterID, o, connectorArgs(o, resync), logPath)
 }
 
 // connectorArgs are the bench's flags for a connector run: its client QPS
@@ -82,14 +138,14 @@ func connectorArgs(o *Options, resync time.Duration) []string {
 
 // startConnectorArgs runs bin between the world's clusters with exactly the
 // given extra flags (none: the connector's own defaults).
-func startConnectorArgs(bin string, w *world, args []string, logPath string) (*connector, error) {
-	return startConnectorAs(bin, w, connectorNamespace, clusterID, args, logPath)
+func startConnectorArgs(bin string, w *world, o *Options, args []string, logPath string) (*connector, error) {
+	return startConnectorAs(bin, w, connectorNamespace, clusterID, o, args, logPath)
 }
 
 // startConnectorAs is startConnectorArgs for the control-plane namespace ns
 // and the cluster id id (the scale part runs many app clusters on one
 // control plane).
-func startConnectorAs(bin string, w *world, ns, id string, args []string, logPath string) (*connector, error) {
+func startConnectorAs(bin string, w *world, ns, id string, o *Options, args []string, logPath string) (*connector, error) {
 	cfg, err := harness.NewConnectorConfig(w.app, w.cp, ns, id)
 	if err != nil {
 		return nil, err
@@ -106,8 +162,13 @@ func startConnectorAs(bin string, w *world, ns, id string, args []string, logPat
 	if err != nil {
 		return nil, err
 	}
+	env, err := connectorEnv(o.GoMemLimit)
+	if err != nil {
+		_ = log.Close()
+		return nil, err
+	}
 	cmd := exec.Command(bin, cfg.Args()...)
-	cmd.Env = append(os.Environ(), pprofEnv+"="+pprofAddr)
+	cmd.Env = append(env, pprofEnv+"="+pprofAddr)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	c := &connector{cmd: cmd, cfg: cfg, pprofAddr: pprofAddr, done: make(chan struct{}),

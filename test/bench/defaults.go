@@ -218,7 +218,7 @@ func (b *bench) recoveryAt(ctx context.Context, label string, args []string, qps
 	}
 	defer func() { tr.stop(); _ = w.stop() }()
 	name := "recovery-" + slug(label)
-	conn, err := startConnectorArgs(b.bin, w, append(append([]string{"--resync-period=10h"}, args...), b.o.ConnectorArgs...), b.logPath(name))
+	conn, err := startConnectorArgs(b.bin, w, b.o, append(append([]string{"--resync-period=10h"}, args...), b.o.ConnectorArgs...), b.logPath(name))
 	if err != nil {
 		return recoveryResult{}, err
 	}
@@ -298,7 +298,7 @@ func (b *bench) defaultsColdStart(ctx context.Context, label string, args []stri
 	remote := tr.count(resources(), n, inNamespace(connectorNamespace, nil))
 	synced := tr.count(resources(), n, func(u *unstructured.Unstructured) bool { return u.GetNamespace() != connectorNamespace && inSync(u) })
 	cpBefore, appBefore := cp.sample(ctx), app.sample(ctx)
-	conn, err := startConnectorArgs(b.bin, w, append(append([]string{"--resync-period=10h"}, args...), b.o.ConnectorArgs...), b.logPath(fmt.Sprintf("defaults-%d-%s", n, slug(label))))
+	conn, err := startConnectorArgs(b.bin, w, b.o, append(append([]string{"--resync-period=10h"}, args...), b.o.ConnectorArgs...), b.logPath(fmt.Sprintf("defaults-%d-%s", n, slug(label))))
 	if err != nil {
 		return pt, err
 	}
@@ -353,7 +353,7 @@ func (b *bench) burst(ctx context.Context, label string, args []string, repeats 
 	}
 	defer func() { tr.stop(); _ = w.stop() }()
 	name := "burst-" + slug(label)
-	conn, err := startConnectorArgs(b.bin, w, append(append([]string{"--resync-period=10h"}, args...), b.o.ConnectorArgs...), b.logPath(name))
+	conn, err := startConnectorArgs(b.bin, w, b.o, append(append([]string{"--resync-period=10h"}, args...), b.o.ConnectorArgs...), b.logPath(name))
 	if err != nil {
 		return bp, err
 	}

@@ -38,6 +38,9 @@ type Options struct {
 	ConnectorArgs  []string
 	ReportOnly     bool
 	Parts          []string
+	// GoMemLimit is the connector's GOMEMLIMIT: "chart" (as the chart sets
+	// it for its default limits.memory), "off", or a value for the runtime.
+	GoMemLimit string
 
 	parse func() error // finishes the flags that need converting
 }
@@ -68,6 +71,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	for _, add := range partFlags {
 		add(fs)
 	}
+	fs.StringVar(&o.GoMemLimit, "gomemlimit", "chart", "GOMEMLIMIT of every connector run: chart (limits.memory of charts/mcp-connector/values.yaml, as the chart sets it), off, or a value (e.g. 200MiB).")
 	connectorArgs := fs.String("connector-args", "", "Extra flags for every connector run, space-separated (e.g. \"--zap-log-level=debug\").")
 	o.parse = func() error {
 		o.QPS = float32(*qps)

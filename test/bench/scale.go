@@ -253,8 +253,6 @@ func parseFlagMap(s string) map[string]string {
 	return out
 }
 
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
-
 // window waits out a measurement window (not a wait for a condition).
 func window(ctx context.Context, d time.Duration) error {
 	select {

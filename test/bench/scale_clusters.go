@@ -203,7 +203,7 @@ func (b *bench) startAppCluster(ctx context.Context, f *cpFleet, i int) (*appClu
 	if err := a.w.createLocalNamespaces(ctx, nss); err != nil {
 		return nil, err
 	}
-	if a.conn, err = startConnectorAs(b.bin, a.w, id, id, connectorArgs(b.o, 10*time.Hour), b.logPath("scale-"+id)); err != nil {
+	if a.conn, err = startConnectorAs(b.bin, a.w, id, id, b.o, connectorArgs(b.o, 10*time.Hour), b.logPath("scale-"+id)); err != nil {
 		return nil, err
 	}
 	if err := waitCRDs(ctx, app, 2*time.Minute); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -257,4 +259,37 @@ func (n *Node) startProxy() error {
 	}
 	n.procs = append(n.procs, p)
 	return nil
+}
+
+// KubeconfigForPods writes a kubeconfig of env (the control plane) that pods
+// on the node can use: env's kube-apiserver listens on loopback, which a pod
+// cannot reach, so a proxy on the node IP forwards to it and the kubeconfig
+// names the proxy, checking env's certificate for localhost. The proxy stops
+// when t ends.
+func (n *Node) KubeconfigForPods(t testing.TB, env *Env) string {
+	t.Helper()
+	u, err := url.Parse(env.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := StartFaultProxyOn(n.IP, u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := WriteProxiedKubeconfig(env.Kubeconfig, path, p.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cfg.Clusters {
+		c.TLSServerName = "localhost"
+	}
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

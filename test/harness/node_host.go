@@ -125,7 +125,7 @@ func parseMountinfo(line string) (point, fstype, source, opts string, ok bool) {
 // removeIptablesChains rewrites every table without the chains and rules of
 // kubelet, kube-proxy and the CNI plugins (KUBE-*, CNI-*).
 func removeIptablesChains(iptables string) error {
-	saved, err := exec.Command(iptables+"-save").Output()
+	saved, err := exec.Command(iptables + "-save").Output()
 	if err != nil {
 		return fmt.Errorf("%s-save: %w", iptables, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -83,4 +84,44 @@ func writeDockerArchive(path, tag, binary, entrypoint, user string) error {
 		return err
 	}
 	return os.WriteFile(path, out.Bytes(), 0o644)
+}
+
+// ImportOCILayout imports the linux/amd64 image of an OCI layout directory
+// (what `make image` writes into bin/image) under the names its index gives,
+// by way of a tar of the directory.
+func (n *Node) ImportOCILayout(ctx context.Context, dir string) error {
+	archive := filepath.Join(n.Dir, filepath.Base(dir)+".oci.tar")
+	if err := tarDir(dir, archive); err != nil {
+		return fmt.Errorf("archive OCI layout %s: %w", dir, err)
+	}
+	return n.ImportImage(ctx, archive)
+}
+
+// tarDir writes the regular files under dir into a tar at path, named
+// relative to dir.
+func tarDir(dir, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := tar.NewWriter(f)
+	walkErr := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := w.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	})
+	return errors.Join(walkErr, w.Close(), f.Close())
 }

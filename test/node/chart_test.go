@@ -55,6 +55,7 @@ func TestHelmInstallOnNode(t *testing.T) {
 	syncClaim(t, w.App.Client, "first")
 	handOver(t, w.App.Client, d, "mcp-connector-"+cpNS, pods)
 	syncClaim(t, w.App.Client, "after-handover")
+	checkProbed(t, w.App.Client, d)
 }
 
 // TestCLIInstallOnNode installs the connector with `mcp-connector install`
@@ -74,8 +75,10 @@ func TestCLIInstallOnNode(t *testing.T) {
 			t.Errorf("install output lacks %q:\n%s", want, out)
 		}
 	}
-	checkPods(t, w.App.Client, deployment(t, w.App.Client, ns), 1)
+	d := deployment(t, w.App.Client, ns)
+	checkPods(t, w.App.Client, d, 1)
 	syncClaim(t, w.App.Client, "cli")
+	checkProbed(t, w.App.Client, d)
 }
 
 // uninstall runs `mcp-connector uninstall`, which scales the connector's pods
@@ -122,6 +125,43 @@ func checkPods(t *testing.T, c client.Client, d *appsv1.Deployment, n int) []cor
 		checkProcess(t, p.Name, cs.ContainerID)
 	}
 	return pods
+}
+
+// checkProbed waits until kubelet has run the liveness probe of a pod of
+// the Deployment at least once (its first run plus one period), then fails
+// the test for every failed probe kubelet reported (Unhealthy Events) and
+// every restart.
+func checkProbed(t *testing.T, c client.Client, d *appsv1.Deployment) {
+	t.Helper()
+	live := d.Spec.Template.Spec.Containers[0].LivenessProbe
+	probed := time.Duration(live.InitialDelaySeconds+live.PeriodSeconds) * time.Second
+	pods := readyPods(t, c, d, int(*d.Spec.Replicas))
+	oldest := pods[0].Status.StartTime.Time
+	for _, p := range pods {
+		if p.Status.StartTime.Before(&metav1.Time{Time: oldest}) {
+			oldest = p.Status.StartTime.Time
+		}
+	}
+	harness.Eventually(t, probed+time.Minute, func() error {
+		if age := time.Since(oldest); age < probed {
+			return fmt.Errorf("oldest pod is %s old; the liveness probe has run once at %s", age.Round(time.Second), probed)
+		}
+		return nil
+	})
+	var events corev1.EventList
+	if err := c.List(context.Background(), &events, client.InNamespace(d.Namespace)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events.Items {
+		if e.Reason == "Unhealthy" || e.Reason == "BackOff" {
+			t.Errorf("%s %s: %s: %s", e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
+		}
+	}
+	for _, p := range readyPods(t, c, d, int(*d.Spec.Replicas)) {
+		if n := p.Status.ContainerStatuses[0].RestartCount; n != 0 {
+			t.Errorf("pod %s restarted %d times", p.Name, n)
+		}
+	}
 }
 
 // readyPods waits for the Deployment's n pods to be Ready and returns them.
@@ -180,7 +220,7 @@ func checkProcess(t *testing.T, pod, containerID string) {
 	}
 	for _, line := range strings.Split(string(mounts), "\n") {
 		if f := strings.Fields(line); len(f) > 3 && f[1] == "/" && !strings.HasPrefix(f[3], "ro") {
-			t.Errorf("pod %s: root file system mounted %s, want ro", pod, f[3])
+			t.Errorf("pod %s: root file system mounted %s, want ro", pod, strings.SplitN(f[3], ",", 2)[0])
 		}
 	}
 }

@@ -23,6 +23,7 @@ type hostState struct {
 	addedIP     bool
 	ipForward   []byte
 	createdDirs []string
+	createdRun  bool
 }
 
 // mntDetach is Linux's MNT_DETACH (a lazy unmount).
@@ -34,6 +35,10 @@ const ipForwardPath = "/proc/sys/net/ipv4/ip_forward"
 // regardless of their configuration; a node removes those it created.
 var machineDirs = []string{"/var/lib/cni", "/var/lib/kubelet", "/opt/containerd"}
 
+// The shims' socket directory, which no configuration moves; removed once
+// empty if the node created it.
+const shimSocketDir = "/run/containerd/s"
+
 func prepareHost(ip string) (hostState, error) {
 	h := hostState{ip: ip}
 	h.ipForward, _ = os.ReadFile(ipForwardPath)
@@ -41,6 +46,9 @@ func prepareHost(ip string) (hostState, error) {
 		if _, err := os.Stat(d); errors.Is(err, os.ErrNotExist) {
 			h.createdDirs = append(h.createdDirs, d)
 		}
+	}
+	if _, err := os.Stat(filepath.Dir(shimSocketDir)); errors.Is(err, os.ErrNotExist) {
+		h.createdRun = true
 	}
 	if err := mountCgroups(); err != nil {
 		return h, err
@@ -76,6 +84,15 @@ func (h hostState) clean() error {
 	}
 	for _, d := range h.createdDirs {
 		errs = append(errs, unmountUnder(d), os.RemoveAll(d))
+	}
+	// A CNI cache that was there before keeps entries of other networks.
+	leftovers, _ := filepath.Glob("/var/lib/cni/*/*/" + cniNetwork + "-*")
+	for _, f := range leftovers {
+		errs = append(errs, os.Remove(f))
+	}
+	if h.createdRun {
+		_ = os.Remove(shimSocketDir) // not if a shim still runs: then it is not empty
+		_ = os.Remove(filepath.Dir(shimSocketDir))
 	}
 	return errors.Join(errs...)
 }

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -40,9 +41,8 @@ func configureForNode(api *envtest.APIServer, nodeIP string) error {
 	if err != nil {
 		return fmt.Errorf("write kube-apiserver certificates: %w", err)
 	}
-	api.SecureServing.Address = nodeIP
-	api.SecureServing.Port = strconv.Itoa(port)
-	api.SecureServing.CA = caPEM
+	serving := &api.SecureServing
+	serving.Address, serving.Port, serving.CA = nodeIP, strconv.Itoa(port), caPEM
 	api.Configure().
 		Set("advertise-address", nodeIP).
 		Set("kubelet-preferred-address-types", "InternalIP").
@@ -80,11 +80,10 @@ func writeNodeServingCerts(dir string, nodeIP net.IP) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	saKey, saCert, saDER, err := newCA()
+	saKey, _, saDER, err := newCA()
 	if err != nil {
 		return nil, err
 	}
-	_ = saCert
 	saKeyDER, err := x509.MarshalECPrivateKey(saKey)
 	if err != nil {
 		return nil, err
@@ -98,7 +97,7 @@ func writeNodeServingCerts(dir string, nodeIP net.IP) ([]byte, error) {
 		return nil, err
 	}
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	if err := os.WriteFile(dir+"/ca.crt", caPEM, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "ca.crt"), caPEM, 0o600); err != nil {
 		return nil, err
 	}
 	return caPEM, nil

@@ -67,11 +67,12 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "FAIL: node: stop the node: %v\n", err)
 		code = 1
 	}
+	nodeStopped := time.Since(stopStart)
 	if err := world.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: node: stop the clusters: %v\n", err)
 		code = 1
 	}
-	fmt.Fprintf(os.Stderr, "node: teardown %s\n", time.Since(stopStart).Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "node: teardown %s (the node %s)\n", time.Since(stopStart).Round(time.Millisecond), nodeStopped.Round(time.Millisecond))
 	return code
 }
 

@@ -146,6 +146,17 @@ func removeIptablesChains(iptables string) error {
 	if err != nil {
 		return fmt.Errorf("%s-save: %w", iptables, err)
 	}
+	cmd := exec.Command(iptables + "-restore")
+	cmd.Stdin = bytes.NewReader(withoutNodeChains(saved))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s-restore: %w: %s", iptables, err, out)
+	}
+	return nil
+}
+
+// withoutNodeChains drops, from iptables-save output, every line that
+// declares or uses a chain of kubelet, kube-proxy or the CNI plugins.
+func withoutNodeChains(saved []byte) []byte {
 	var kept bytes.Buffer
 	s := bufio.NewScanner(bytes.NewReader(saved))
 	for s.Scan() {
@@ -153,12 +164,7 @@ func removeIptablesChains(iptables string) error {
 			kept.WriteString(line + "\n")
 		}
 	}
-	cmd := exec.Command(iptables + "-restore")
-	cmd.Stdin = &kept
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s-restore: %w: %s", iptables, err, out)
-	}
-	return nil
+	return kept.Bytes()
 }
 
 // removeKubepodsCgroups removes kubelet's kubepods hierarchy from every cgroup

@@ -22,6 +22,10 @@ FUNCTION_PAT_VERSION  ?= v0.10.7
 
 KUBE_APISERVER := $(BIN)/kube-apiserver-$(KUBE_VERSION)
 KUBE_CM        := $(BIN)/kube-controller-manager-$(KUBE_VERSION)
+# The real node of test/node (the image run as a pod), from the same builder module.
+KUBELET        := $(BIN)/kubelet-$(KUBE_VERSION)
+KUBE_SCHEDULER := $(BIN)/kube-scheduler-$(KUBE_VERSION)
+KUBE_PROXY     := $(BIN)/kube-proxy-$(KUBE_VERSION)
 ETCD           := $(BIN)/etcd-$(ETCD_VERSION)
 CROSSPLANE     := $(BIN)/crossplane-$(CROSSPLANE_VERSION)
 PROVIDER_NOP   := $(BIN)/provider-nop-$(NOP_VERSION)
@@ -37,6 +41,9 @@ KUBE_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
 export MCP_TEST_BIN := $(BIN)
 export MCP_KUBE_APISERVER := $(KUBE_APISERVER)
 export MCP_KUBE_CONTROLLER_MANAGER := $(KUBE_CM)
+export MCP_KUBELET := $(KUBELET)
+export MCP_KUBE_SCHEDULER := $(KUBE_SCHEDULER)
+export MCP_KUBE_PROXY := $(KUBE_PROXY)
 export MCP_ETCD := $(ETCD)
 export MCP_CROSSPLANE := $(CROSSPLANE)
 export MCP_PROVIDER_NOP := $(PROVIDER_NOP)
@@ -64,7 +71,7 @@ build: ## Build the mcp-connector binary into ./bin
 	go build -ldflags "-X main.version=$(APP_VERSION) -X main.commit=$(COMMIT)" -o $(CONNECTOR) ./cmd/mcp-connector
 
 .PHONY: tools
-tools: $(KUBE_APISERVER) $(KUBE_CM) $(ETCD) $(CROSSPLANE) $(PROVIDER_NOP) $(CROSSPLANE_V2) $(FUNCTION_PAT) $(ARGOCD_HEALTH) ## Build the pinned test binaries into ./bin
+tools: $(KUBE_APISERVER) $(KUBE_CM) $(KUBELET) $(KUBE_SCHEDULER) $(KUBE_PROXY) $(ETCD) $(CROSSPLANE) $(PROVIDER_NOP) $(CROSSPLANE_V2) $(FUNCTION_PAT) $(ARGOCD_HEALTH) ## Build the pinned test binaries into ./bin
 
 $(ARGOCD_HEALTH):
 	@mkdir -p $(dir $@)
@@ -82,6 +89,10 @@ $(KUBE_APISERVER):
 $(KUBE_CM):
 	@mkdir -p $(BIN)
 	cd test/tools/kube && go build -ldflags "$(KUBE_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kube-controller-manager
+
+$(KUBELET) $(KUBE_SCHEDULER) $(KUBE_PROXY):
+	@mkdir -p $(BIN)
+	cd test/tools/kube && go build -ldflags "$(KUBE_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/$(patsubst %-$(KUBE_VERSION),%,$(notdir $@))
 
 $(CROSSPLANE):
 	@mkdir -p $(BIN)
@@ -111,6 +122,8 @@ $(FUNCTION_PAT):
 # a docker archive per platform (ctr images import, docker load). Two builds of one commit give the same digest.
 IMAGE_BUILDER   := $(BIN)/mcp-image-build
 IMAGE_DIR       ?= $(BIN)/image
+# test/node runs this image on a real node.
+export MCP_IMAGE := $(IMAGE_DIR)
 IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
 # make image-push REGISTRY=registry.example.org/team pushes bin/image to $(REGISTRY)/mcp-connector:$(APP_VERSION).
 REGISTRY        ?=
@@ -148,7 +161,7 @@ export GO_TEST_FLAGS TEST_TIMEOUT
 export E2E_V2_TESTS ?= ^(TestControlPlaneServesExampleClaim|TestClaimAPIMirrored|TestClaimRoundTrip|TestOrphanDelete|TestControlPlaneOutage|TestInstallUninstallReinstall)$$
 
 .PHONY: test
-test: tools test-ops ## Run every test: the chart's PromQL, unit, harness and end-to-end against real clusters (claim tests on both Crossplane lines)
+test: tools test-ops image ## Run every test: the chart's PromQL, unit, harness and end-to-end against real clusters (claim tests on both Crossplane lines; the image on a real node)
 	bash test/run
 
 # The chart's alerts and dashboard against Prometheus' own PromQL parser. A module of its own (test/ops/go.mod), so

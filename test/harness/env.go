@@ -34,6 +34,11 @@ type EnvOptions struct {
 	// Stop. Empty means a fresh temporary directory, removed by Stop unless
 	// MCP_KEEP_TEST_DIRS is set.
 	Dir string
+	// NodeIP, if set, readies the cluster for a real node (StartNode):
+	// kube-apiserver serves and advertises on NodeIP, with a certificate also
+	// valid for the kubernetes Service, and admits pods with the ServiceAccount
+	// plugin (see configureForNode).
+	NodeIP string
 }
 
 // Env is one real cluster: etcd and kube-apiserver started through envtest,
@@ -149,6 +154,11 @@ func (e *Env) newEnvironment(opts EnvOptions) (*envtest.Environment, error) {
 	// Without it an open watch (a running connector, say) holds a SIGTERM'd
 	// kube-apiserver for 60 s, past envtest's stop timeout.
 	api.Configure().Set("shutdown-watch-termination-grace-period", "2s")
+	if opts.NodeIP != "" {
+		if err := configureForNode(api, opts.NodeIP); err != nil {
+			return nil, err
+		}
+	}
 	for k, v := range opts.APIServerFlags {
 		api.Configure().Set(strings.TrimPrefix(k, "--"), v)
 	}

@@ -63,7 +63,12 @@ type FaultProxy struct {
 // StartFaultProxy listens on a free loopback port and forwards every
 // connection to upstream (host:port).
 func StartFaultProxy(upstream string) (*FaultProxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartFaultProxyOn("127.0.0.1", upstream)
+}
+
+// StartFaultProxyOn is StartFaultProxy listening on a free port of host.
+func StartFaultProxyOn(host, upstream string) (*FaultProxy, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return nil, fmt.Errorf("start fault proxy: %w", err)
 	}

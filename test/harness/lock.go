@@ -21,7 +21,11 @@ type machineLock struct{ f *os.File }
 // lockMachine takes the lock, polling until ctx is done. waiting is called
 // once if the lock is held by someone else.
 func lockMachine(ctx context.Context, name string, waiting func(path string)) (*machineLock, error) {
-	path := filepath.Join(os.TempDir(), name)
+	return lockMachineAt(ctx, filepath.Join(os.TempDir(), name), waiting)
+}
+
+// lockMachineAt is lockMachine with the lock file's path.
+func lockMachineAt(ctx context.Context, path string, waiting func(path string)) (*machineLock, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
@@ -41,7 +45,7 @@ func lockMachine(ctx context.Context, name string, waiting func(path string)) (*
 		select {
 		case <-ctx.Done():
 			_ = f.Close()
-			return nil, fmt.Errorf("wait for lock %s (another control plane runs on this machine): %w", path, ctx.Err())
+			return nil, fmt.Errorf("wait for lock %s (held by another test process): %w", path, ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

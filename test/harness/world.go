@@ -26,6 +26,9 @@ type WorldOptions struct {
 	AppAPIServerFlags          map[string]string
 	// CrossplaneV2 starts a Crossplane v2 control plane (ControlPlaneOptions.CrossplaneV2).
 	CrossplaneV2 bool
+	// AppNodeIP readies the app cluster for a real node (EnvOptions.NodeIP;
+	// its kube-controller-manager is then StartNode's).
+	AppNodeIP string
 }
 
 // StartWorld starts a control plane and an app cluster (both with
@@ -36,7 +39,7 @@ func StartWorld(ctx context.Context) (*World, error) {
 
 // StartWorldWithOptions is StartWorld with options.
 func StartWorldWithOptions(ctx context.Context, opts WorldOptions) (*World, error) {
-	appOpts := EnvOptions{ControllerManager: true, APIServerFlags: opts.AppAPIServerFlags}
+	appOpts := EnvOptions{ControllerManager: opts.AppNodeIP == "", APIServerFlags: opts.AppAPIServerFlags, NodeIP: opts.AppNodeIP}
 	cpOpts := ControlPlaneOptions{APIServerFlags: opts.ControlPlaneAPIServerFlags, CrossplaneV2: opts.CrossplaneV2}
 	if opts.Dir != "" {
 		appOpts.Dir = filepath.Join(opts.Dir, "app")

@@ -16,10 +16,9 @@ const watchListEnv = "KUBE_FEATURE_" + string(clientfeatures.WatchListClient)
 // response. Each object then goes through the cache's transform as it
 // arrives, so the untransformed list (every claim with all its
 // managedFields, and the response body) is never in memory at once. An API
-// server that
-// does not stream lists (the WatchList feature, off by default in
-// Kubernetes 1.33 and before 1.32) gets a LIST as before: client-go falls
-// back on its own.
+// server that does not stream lists (the WatchList feature, off by default
+// in Kubernetes 1.33 and before 1.32) gets a LIST as before: client-go
+// falls back on its own.
 func streamInitialLists() error {
 	if _, set := os.LookupEnv(watchListEnv); set {
 		return nil

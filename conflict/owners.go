@@ -25,6 +25,37 @@ func (o Owners) Add(manager string, fieldsV1 []byte) {
 	}
 }
 
+// AddFields is Add for an entry's fieldsV1 already decoded, as an
+// unstructured object holds it: the same paths, without encoding it to JSON
+// and parsing it again at every depth.
+func (o Owners) AddFields(manager string, fieldsV1 map[string]any) {
+	if spec, ok := fieldsV1["f:spec"]; ok {
+		o[manager] = append(o[manager], fieldPathsOf(spec, nil)...)
+	}
+}
+
+// fieldPathsOf is fieldPaths over a decoded node.
+func fieldPathsOf(node any, prefix Path) []Path {
+	m, ok := node.(map[string]any)
+	if !ok {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if strings.HasPrefix(k, "f:") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out []Path
+	for _, k := range keys {
+		p := append(slices.Clone(prefix), k[2:])
+		out = append(out, p)
+		out = append(out, fieldPathsOf(m[k], p)...)
+	}
+	return out
+}
+
 // fieldPaths lists every field node under a fieldsV1 node. List members
 // (k:, v:, i:) are not descended: a list is owned whole.
 func fieldPaths(raw json.RawMessage, prefix Path) []Path {

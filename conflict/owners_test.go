@@ -1,6 +1,7 @@
 package conflict
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,6 +16,32 @@ func TestOwnersAdd(t *testing.T) {
 	want := Owners{"crossplane": {{"derived"}, {"derived", "a"}, {"region"}, {"tags"}, {"resourceRef"}}}
 	if diff := cmp.Diff(want, o); diff != "" {
 		t.Errorf("Add: only f:spec field nodes, lists whole, bad JSON and other roots ignored: -want, +got:\n%s", diff)
+	}
+}
+
+// AddFields reads a decoded fieldsV1 as Add reads its JSON.
+func TestOwnersAddFields(t *testing.T) {
+	entries := map[string]string{
+		"Nested":      `{"f:metadata":{"f:finalizers":{}},"f:spec":{".":{},"f:region":{},"f:tags":{"v:\"a\"":{}},"f:derived":{".":{},"f:a":{}}}}`,
+		"Shallow":     `{"f:spec":{"f:resourceRef":{}}}`,
+		"NoSpec":      `{"f:status":{}}`,
+		"EmptySpec":   `{"f:spec":{}}`,
+		"SpecNotNode": `{"f:spec":"x"}`,
+		"Deep":        `{"f:spec":{"f:a":{"f:b":{"f:c":{"k:{\"name\":\"x\"}":{"f:d":{}}}}}}}`,
+	}
+	for name, raw := range entries {
+		t.Run(name, func(t *testing.T) {
+			var decoded map[string]any
+			if err := json.Unmarshal([]byte(raw), &decoded); err != nil {
+				t.Fatal(err)
+			}
+			want, got := Owners{}, Owners{}
+			want.Add("m", []byte(raw))
+			got.AddFields("m", decoded)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("AddFields(%s) differs from Add: -Add, +AddFields:\n%s", raw, diff)
+			}
+		})
 	}
 }
 

@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -80,23 +79,20 @@ func needsDown(local, down map[string]any, paths, fromCP []conflict.Path) bool {
 // read from its managedFields.
 func ownedBy(obj *unstructured.Unstructured, manager string) []string {
 	mine, others := map[string]bool{}, map[string]bool{}
-	for _, mf := range obj.GetManagedFields() {
-		if mf.FieldsV1 == nil || mf.Subresource != "" {
-			continue
-		}
-		var f struct {
-			Spec map[string]json.RawMessage `json:"f:spec"`
-		}
-		if json.Unmarshal(mf.FieldsV1.Raw, &f) != nil {
-			continue
-		}
+	add := func(m string, keys []string) {
 		set := others
-		if mf.Manager == manager {
+		if m == manager {
 			set = mine
 		}
-		for k := range f.Spec {
-			if len(k) > 2 && k[:2] == "f:" {
-				set[k[2:]] = true
+		for _, k := range keys {
+			set[k] = true
+		}
+	}
+	// In place (owners.go), else from the typed entries.
+	if !mainEntries(obj, func(m string, fields map[string]any) { add(m, specKeys(fields)) }) {
+		for _, mf := range obj.GetManagedFields() {
+			if mf.FieldsV1 != nil && mf.Subresource == "" {
+				add(mf.Manager, specKeysJSON(mf.FieldsV1.Raw))
 			}
 		}
 	}

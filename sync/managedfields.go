@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -22,6 +23,9 @@ func TransformControlPlane(obj any) (any, error) {
 	u, claim := obj.(*unstructured.Unstructured)
 	if !claim || u.GetLabels()[conflict.LabelClusterID] == "" {
 		m.SetManagedFields(nil)
+		if s, ok := obj.(*corev1.Secret); ok {
+			internSecret(s)
+		}
 		return obj, nil
 	}
 	var kept []metav1.ManagedFieldsEntry
@@ -30,7 +34,8 @@ func TransformControlPlane(obj any) (any, error) {
 			kept = append(kept, compact(mf, spec))
 		}
 	}
-	u.SetManagedFields(kept)
+	setManagedFields(u, kept)
+	internObject(u.Object)
 	return obj, nil
 }
 
@@ -79,10 +84,10 @@ func fieldsOnly(raw json.RawMessage) json.RawMessage {
 	return b
 }
 
-// specOwners reads who owns which spec paths of obj.
+// specOwners reads who owns which spec paths of obj (in place: owners.go).
 func specOwners(obj *unstructured.Unstructured) conflict.Owners {
 	o := conflict.Owners{}
-	if obj == nil {
+	if obj == nil || mainEntries(obj, o.AddFields) {
 		return o
 	}
 	for _, mf := range obj.GetManagedFields() {
@@ -156,13 +161,17 @@ func TransformLocal(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	if _, claim := obj.(*unstructured.Unstructured); !claim {
+	u, claim := obj.(*unstructured.Unstructured)
+	if !claim {
 		m.SetManagedFields(nil)
+		if s, ok := obj.(*corev1.Secret); ok {
+			internSecret(s)
+		}
 		return obj, nil
 	}
-	down := downKeys(m.GetManagedFields())
+	down := downKeys(u.GetManagedFields())
 	var kept []metav1.ManagedFieldsEntry
-	for _, mf := range m.GetManagedFields() {
+	for _, mf := range u.GetManagedFields() {
 		switch {
 		case mf.Subresource == "status" && mf.Operation == metav1.ManagedFieldsOperationUpdate && legacyStatusManagers.Has(mf.Manager):
 			kept = append(kept, compact(mf, nil))
@@ -172,7 +181,8 @@ func TransformLocal(obj any) (any, error) {
 			}
 		}
 	}
-	m.SetManagedFields(kept)
+	setManagedFields(u, kept)
+	internObject(u.Object)
 	return obj, nil
 }
 

@@ -61,6 +61,9 @@ type Monitor struct {
 
 	// known is the local record as last read or written.
 	known *Record
+	// timedOut counts the probes in a row that ran out of time while the
+	// control plane was unreachable (probeTimeout).
+	timedOut int
 }
 
 // NeedLeaderElection: only the leader claims the namespace.
@@ -133,8 +136,16 @@ func logTransition(ctx context.Context, before, now GateState, namespace string,
 // against the local record, and, while the namespace is ours, asks the
 // cluster-id Lease whether this process may sync.
 func (m *Monitor) Probe(ctx context.Context) GateState {
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	last := m.Gate.State()
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout(!last.Reachable && last.Reason == condition.ReasonUnreachable, m.timedOut))
 	defer cancel()
+	defer func() {
+		if errors.Is(pctx.Err(), context.DeadlineExceeded) {
+			m.timedOut++
+		} else {
+			m.timedOut = 0
+		}
+	}()
 	s, holderUID := m.probeHolder(pctx)
 	if !s.Open {
 		m.Lease.Stop()
@@ -148,6 +159,28 @@ func (m *Monitor) Probe(ctx context.Context) GateState {
 			"; not syncing until this cluster can record that it holds the namespace"}
 	}
 	return s
+}
+
+// The time one probe may take. While the control plane answers (and before
+// the first contact), a slow answer is still an answer. Once it has stopped
+// answering, a probe can hang where a new one would not: a TLS handshake
+// begun while its API server was starting waits out the transport's 10 s,
+// and the gate stayed closed that long after the server was back. So a probe
+// of a control plane that is away gives up after probeTimeoutAway, doubled
+// after each probe in a row that ran out of time, so that a server that is
+// only slow is still heard within a few probes.
+const (
+	probeTimeoutReachable = 10 * time.Second
+	probeTimeoutAway      = 2 * time.Second
+)
+
+// probeTimeout is the next probe's deadline, from whether the last probe
+// found the control plane away and how many probes in a row ran out of time.
+func probeTimeout(away bool, timedOut int) time.Duration {
+	if !away {
+		return probeTimeoutReachable
+	}
+	return min(probeTimeoutAway<<min(timedOut, 8), probeTimeoutReachable)
 }
 
 // probeHolder reads the holder record and judges it with the local record;

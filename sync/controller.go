@@ -49,6 +49,7 @@ func Start(ctx context.Context, cfg Config, cl Clusters, gvk schema.GroupVersion
 	name := "claim-" + strings.ToLower(gvk.Kind) + "." + gvk.Group
 	skip := true
 	c, err := controller.NewUnmanaged(name, controller.Options{
+		Logger:                  log.FromContext(ctx), // unset, an unmanaged controller logs nothing, not even a pass's error
 		Reconciler:              r,
 		MaxConcurrentReconciles: max(cfg.Workers, 1),
 		ReconciliationTimeout:   reconcileTimeout, // no worker waits without a deadline
@@ -126,11 +127,15 @@ func (s *Syncer) Done() <-chan struct{} { return s.done }
 // gets its local claims handled (finalizers, conditions).
 func watch(c controller.Controller, r *reconciler) error {
 	local, remote := r.newLocal(), r.newRemote()
+	// The answers to our own writes start no pass (echo.go).
+	localH := withoutEchoes(&handler.EnqueueRequestForObject{}, nil, r.isLocalEcho)
+	remoteH := withoutEchoes(handler.EnqueueRequestsFromMapFunc(r.mapRemote), r.isRemoteCreatedEcho, nil)
+	secretH := withoutEchoes(handler.EnqueueRequestsFromMapFunc(r.mapLocalSecret), r.isSecretCreatedEcho, nil)
 	srcs := []source.Source{
-		newKindSource(r.cl.Local.GetCache(), local, &handler.EnqueueRequestForObject{}),
-		controlplane.NonBlocking(newKindSource(r.cl.Remote.GetCache(), remote, handler.EnqueueRequestsFromMapFunc(r.mapRemote))),
+		newKindSource(r.cl.Local.GetCache(), local, localH),
+		controlplane.NonBlocking(newKindSource(r.cl.Remote.GetCache(), remote, remoteH)),
 		controlplane.NonBlocking(newKindSource(r.cl.Remote.GetCache(), &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.mapRemoteSecret))),
-		newKindSource(r.cl.Local.GetCache(), &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.mapLocalSecret)),
+		newKindSource(r.cl.Local.GetCache(), &corev1.Secret{}, secretH),
 		source.Func(r.onGateChange),
 	}
 	for _, s := range srcs {
@@ -158,7 +163,8 @@ func (r *reconciler) mapRemoteSecret(ctx context.Context, o client.Object) []rec
 		return nil
 	}
 	remote := r.newRemote()
-	if err := r.cl.remoteClient().Get(ctx, types.NamespacedName{Namespace: r.cfg.Namespace, Name: owner.Name}, remote); err != nil {
+	// Only its marks are read: no copy of the cached object.
+	if err := r.cl.remoteClient().Get(ctx, types.NamespacedName{Namespace: r.cfg.Namespace, Name: owner.Name}, remote, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	return r.mapRemote(ctx, remote)

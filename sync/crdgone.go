@@ -26,18 +26,29 @@ func (r *reconciler) deletedWithCRD(ctx context.Context, local *unstructured.Uns
 	if r.crd == "" {
 		return false, nil
 	}
-	// Metadata only: a claim CRD's schema can be large, and only the
-	// deletion time is read.
-	crd := &metav1.PartialObjectMetadata{}
-	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
-	err := r.cl.Local.GetAPIReader().Get(ctx, types.NamespacedName{Name: r.crd}, crd)
+	crd, err := r.liveCRD(ctx)
 	switch {
 	case apierrors.IsNotFound(err):
 		return deletedByCRD(local.GetDeletionTimestamp(), nil, true), nil
 	case err != nil:
-		return false, fmt.Errorf("read CRD %s: %w", r.crd, err)
+		return false, err
 	}
 	return deletedByCRD(local.GetDeletionTimestamp(), crd.GetDeletionTimestamp(), false), nil
+}
+
+// liveCRD reads the kind's CRD from the API server, not the cache: a
+// claim's deletion can reach the cache before its CRD's. Metadata only: a
+// claim CRD's schema can be large, and only the deletion time is read.
+func (r *reconciler) liveCRD(ctx context.Context) (*metav1.PartialObjectMetadata, error) {
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	if err := r.cl.Local.GetAPIReader().Get(ctx, types.NamespacedName{Name: r.crd}, crd); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("read CRD %s: %w", r.crd, err)
+	}
+	return crd, nil
 }
 
 // orphanForCRD lets the remote claim of a claim deleted with its CRD go, as

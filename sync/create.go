@@ -56,6 +56,8 @@ func (r *reconciler) forgetExpired() {
 		}
 		return true
 	})
+	r.echoes.forgetExpired()
+	r.forgetExpiredHeld()
 }
 
 // forgetExpiredLoop runs forgetExpired every justCreatedTTL until ctx ends.

@@ -24,6 +24,10 @@ var (
 		Name: "mcp_connector_local_writes_total",
 		Help: "Writes into the app cluster, by what was written.",
 	}, []string{"kind", "what"})
+	echoesDropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "mcp_connector_echo_events_dropped_total",
+		Help: "Watch events of the connector's own writes that started no pass (the pass that wrote had done the work).",
+	})
 	lastSync = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "mcp_connector_last_sync_timestamp_seconds",
 		Help: "Unix time at which a claim of this kind was last brought in step with the control plane.",
@@ -35,7 +39,7 @@ var (
 // is the queue depth of each kind's syncer). It is called from the
 // connector's wiring, not init(): only a running connector exports these.
 func RegisterMetrics() {
-	metrics.Registry.MustRegister(specReverts, conflicts, remoteWrites, localWrites, lastSync)
+	metrics.Registry.MustRegister(specReverts, conflicts, remoteWrites, localWrites, lastSync, echoesDropped)
 }
 
 func (r *reconciler) countConflict(reason string) {

@@ -65,11 +65,22 @@ type reconciler struct {
 	// we deleted, so that a pass on a cache that does not show the deletion
 	// yet does not delete it again.
 	deletedRemote gosync.Map
+	// echoes holds the versions our writes returned, so that their watch
+	// events start no pass (echo.go).
+	echoes echoes
+	// unconfirmed holds, per local claim key, the remote claim we created
+	// before our finalizer landed on it (firstcreate.go).
+	unconfirmed gosync.Map
+	// finalizerLanded records, per local claim key, when our finalizer's
+	// PATCH landed, for heldTTL (firstcreate.go).
+	finalizerLanded gosync.Map
 }
 
 func newReconciler(cfg Config, cl Clusters, gvk schema.GroupVersionKind) *reconciler {
-	return &reconciler{cfg: cfg, cl: cl, gvk: gvk, now: time.Now, crash: crashHook(os.Getenv(CrashAtEnv)),
+	r := &reconciler{cfg: cfg, cl: cl, gvk: gvk, now: time.Now, crash: crashHook(os.Getenv(CrashAtEnv)),
 		raceBackoff: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](raceRetryBase, raceRetryMax)}
+	r.echoes.now = func() time.Time { return r.now() }
+	return r
 }
 
 func (r *reconciler) newLocal() *unstructured.Unstructured {
@@ -110,7 +121,9 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.cl.localClient().Get(ctx, req.NamespacedName, local); err != nil {
 		r.raceBackoff.Forget(req)
 		if apierrors.IsNotFound(err) {
-			return reconcile.Result{}, nil
+			// A claim that went before its finalizer landed may leave a
+			// remote claim just created (firstcreate.go).
+			return reconcile.Result{}, r.settleUnconfirmed(ctx, req.NamespacedName)
 		}
 		return reconcile.Result{}, fmt.Errorf("read claim %s: %w", req.NamespacedName, err)
 	}
@@ -134,6 +147,9 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 func (r *reconciler) reconcileClaim(ctx context.Context, local *unstructured.Unstructured) outcome {
 	if !local.GetDeletionTimestamp().IsZero() {
 		return r.reconcileDelete(ctx, local)
+	}
+	if r.createDue(ctx, local) { // a new claim: its remote claim and finalizer at once (firstcreate.go)
+		return r.createBesideFinalizer(ctx, local)
 	}
 	if err := r.ensureFinalizer(ctx, local); err != nil {
 		return outcome{err: err}
@@ -185,9 +201,13 @@ func (r *reconciler) syncClaim(ctx context.Context, local *unstructured.Unstruct
 	if !v.push {
 		return outcome{status: r.keptStatus(local, falseCondition(v.reason, v.message)), requeueAfter: v.wait}
 	}
+	absent := remote == nil
 	remote, err = r.push(ctx, local, remote, class)
 	if err != nil {
 		return r.pushFailed(local, err)
+	}
+	if absent && remote != nil {
+		r.createdAfterLanding(local, remote) // see heldTTL (firstcreate.go)
 	}
 	if err := r.finishImport(ctx, local, remote); err != nil {
 		return outcome{err: err}
@@ -234,8 +254,9 @@ func (r *reconciler) checkPush(local, remote *unstructured.Unstructured, class c
 
 func (r *reconciler) reconcileDelete(ctx context.Context, local *unstructured.Unstructured) outcome {
 	if !controllerutil.ContainsFinalizer(local, conflict.Finalizer) {
-		return outcome{}
+		return outcome{err: r.settleUnconfirmed(ctx, client.ObjectKeyFromObject(local))}
 	}
+	r.forgetHeld(client.ObjectKeyFromObject(local)) // seen deleting with our finalizer: this path deletes the remote claim
 	if gate := r.cl.Gate.State(); !gate.Open {
 		if orphanLaterAllowed(local, gate, r.cfg.PendingNamespace) {
 			// A claim that goes with its CRD waits, as every claim of the
@@ -294,24 +315,27 @@ func (r *reconciler) ensureFinalizer(ctx context.Context, local *unstructured.Un
 	if controllerutil.ContainsFinalizer(local, conflict.Finalizer) {
 		return nil
 	}
-	base := local.DeepCopy()
 	controllerutil.AddFinalizer(local, conflict.Finalizer)
-	if err := r.cl.localClient().Patch(ctx, local, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+	failed := r.writingLocal(local)
+	if err := r.cl.localClient().Patch(ctx, local, finalizersPatch(local)); err != nil {
+		failed()
 		return fmt.Errorf("add finalizer to %s: %w", klog.KObj(local), err)
 	}
+	r.wroteLocal(local)
+	r.heldUnconfirmed(client.ObjectKeyFromObject(local)) // kept a while: see heldTTL
 	return nil
 }
 
 // removeFinalizer lets the local claim go; the claim counts change.
 func (r *reconciler) removeFinalizer(ctx context.Context, local *unstructured.Unstructured) error {
-	base := local.DeepCopy()
 	controllerutil.RemoveFinalizer(local, conflict.Finalizer)
-	if err := r.cl.localClient().Patch(ctx, local, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); client.IgnoreNotFound(err) != nil {
+	if err := r.cl.localClient().Patch(ctx, local, finalizersPatch(local)); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("remove finalizer from %s: %w", klog.KObj(local), err)
 	}
 	r.missingSince.Delete(local.GetUID())
 	r.cachedWhileDeleting.Delete(local.GetUID())
 	r.deletedRemote.Delete(local.GetUID())
+	r.forgetHeld(client.ObjectKeyFromObject(local))
 	r.claimChanged()
 	return nil
 }

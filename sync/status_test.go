@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/mcp-connector/mcp-connector/sync/condition"
 	"github.com/mcp-connector/mcp-connector/sync/controlplane"
@@ -118,5 +120,67 @@ func TestOfflineStatusKeepsMessage(t *testing.T) {
 	c := findCondition(&unstructured.Unstructured{Object: map[string]any{"status": r.offlineStatus(local, gate)}}, condition.Type)
 	if c == nil || c.Message != "control plane unreachable: first error" {
 		t.Errorf("our condition during one outage = %+v, want the message it had (no rewrite for another error text)", c)
+	}
+}
+
+// conditionOf reads a condition as the unstructured converter does.
+func TestConditionOf(t *testing.T) {
+	cases := map[string]struct {
+		m      map[string]any
+		refuse bool
+	}{
+		"Full": {m: map[string]any{"type": "Ready", "status": "True", "reason": "Available", "message": "ok",
+			"observedGeneration": int64(3), "lastTransitionTime": "2026-12-01T10:00:00Z"}},
+		"FloatGeneration": {m: map[string]any{"type": "Ready", "status": "False", "observedGeneration": float64(2)}},
+		"Sparse":          {m: map[string]any{"type": "Synced"}},
+		"NullTime":        {m: map[string]any{"type": "Synced", "lastTransitionTime": nil}},
+		"BadTime":         {m: map[string]any{"type": "Synced", "lastTransitionTime": "yesterday"}, refuse: true},
+		"BadStatus":       {m: map[string]any{"type": "Synced", "status": true}, refuse: true},
+		"BadGeneration":   {m: map[string]any{"type": "Synced", "observedGeneration": "3"}, refuse: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := conditionOf(tc.m)
+			if tc.refuse {
+				if got != nil {
+					t.Errorf("conditionOf(%v) = %+v, want nil", tc.m, got)
+				}
+				return
+			}
+			want := &metav1.Condition{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(tc.m, want); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("conditionOf(%v): -converter, +got:\n%s", tc.m, diff)
+			}
+		})
+	}
+}
+
+// sameStatus takes statuses equal as JSON whether or not they went through
+// a JSON round trip, and conditions in any order.
+func TestSameStatusWithoutRoundTrip(t *testing.T) {
+	cond := func(typ string, gen any) map[string]any {
+		return map[string]any{"type": typ, "status": "True", "observedGeneration": gen}
+	}
+	cases := map[string]struct {
+		a, b map[string]any
+		want bool
+	}{
+		"Equal":       {a: map[string]any{"conditions": []any{cond("A", int64(1))}}, b: map[string]any{"conditions": []any{cond("A", int64(1))}}, want: true},
+		"Numbers":     {a: map[string]any{"conditions": []any{cond("A", int64(1))}}, b: map[string]any{"conditions": []any{cond("A", float64(1))}}, want: true},
+		"Order":       {a: map[string]any{"conditions": []any{cond("A", int64(1)), cond("B", int64(1))}}, b: map[string]any{"conditions": []any{cond("B", int64(1)), cond("A", int64(1))}}, want: true},
+		"NilAndEmpty": {a: nil, b: map[string]any{}, want: true},
+		"Typed":       {a: map[string]any{"n": 1}, b: map[string]any{"n": int64(1)}, want: true},
+		"Differ":      {a: map[string]any{"conditions": []any{cond("A", int64(1))}}, b: map[string]any{"conditions": []any{cond("A", int64(2))}}, want: false},
+		"Missing":     {a: map[string]any{"x": "y"}, b: map[string]any{}, want: false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, sameStatus(tc.a, tc.b)); diff != "" {
+				t.Errorf("sameStatus(%v, %v): -want, +got:\n%s", tc.a, tc.b, diff)
+			}
+		})
 	}
 }

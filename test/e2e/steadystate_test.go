@@ -96,18 +96,7 @@ func TestNewClaimRequests(t *testing.T) {
 	r.waitMirrored(t)
 	r.waitReachable(t, true)
 	appBefore, cpBefore := appClaimRequests(t, r), cpRequests(t, c, r)
-	var names []string
-	for i := range n {
-		names = append(names, fmt.Sprintf("new-%d", i))
-		claim := harness.NewExampleClaim(r.claims, names[i], 1)
-		unstructured.RemoveNestedField(claim.Object, "spec", "writeConnectionSecretToRef")
-		claim.SetAnnotations(map[string]string{"crossplane.io/paused": "true"})
-		create(t, r.app.Client, claim)
-	}
-	for _, name := range names {
-		r.waitLocal(t, name, func(u *unstructured.Unstructured) error { return harness.CheckCondition(u, condition.Type, "True") })
-		r.waitRemote(t, name, func(*unstructured.Unstructured) error { return nil })
-	}
+	names := r.createPausedClaims(t, "new", n)
 	app, cp := appClaimRequests(t, r).sub(appBefore), cpRequests(t, c, r).sub(cpBefore)
 	// A paused claim may still get one status write from Crossplane, which
 	// the connector copies down: one more status write, allowed per claim
@@ -223,4 +212,24 @@ func promLabel(line, name string) string {
 	}
 	rest := line[i+len(name)+2:]
 	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// createPausedClaims creates n new claims prefix-0, prefix-1, ... that
+// Crossplane leaves alone (paused, no connection Secret), and waits until
+// each is synced and its remote claim exists.
+func (r *faultRig) createPausedClaims(t *testing.T, prefix string, n int) []string {
+	t.Helper()
+	var names []string
+	for i := range n {
+		names = append(names, fmt.Sprintf("%s-%d", prefix, i))
+		claim := harness.NewExampleClaim(r.claims, names[i], 1)
+		unstructured.RemoveNestedField(claim.Object, "spec", "writeConnectionSecretToRef")
+		claim.SetAnnotations(map[string]string{"crossplane.io/paused": "true"})
+		create(t, r.app.Client, claim)
+	}
+	for _, name := range names {
+		r.waitLocal(t, name, func(u *unstructured.Unstructured) error { return harness.CheckCondition(u, condition.Type, "True") })
+		r.waitRemote(t, name, func(*unstructured.Unstructured) error { return nil })
+	}
+	return names
 }

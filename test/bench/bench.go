@@ -67,7 +67,7 @@ func (b *bench) run(ctx context.Context) error {
 	b.bin = b.o.Connector
 	if b.o.Profile {
 		var err error
-		if b.bin, err = buildProfilingConnector(b.o.Out); err != nil {
+		if b.bin, err = buildProfilingConnector(b.o.Out, b.o.ConnectorSource, b.o.ConnectorBuild); err != nil {
 			return err
 		}
 	}

@@ -26,19 +26,32 @@ import (
 // net/http/pprof on (overlay/pprof.go.txt).
 const pprofEnv = "MCP_BENCH_PPROF_ADDR"
 
-// buildProfilingConnector builds cmd/mcp-connector with the pprof overlay
-// into dir and returns the binary's path. The product code is unchanged: the
-// overlay only adds a file that serves net/http/pprof when pprofEnv is set.
-func buildProfilingConnector(dir string) (string, error) {
+// buildProfilingConnector builds cmd/mcp-connector of the source tree src
+// (empty: this repository) with the bench's overlay into dir and returns the
+// binary's path. The product code is unchanged: the overlay only adds a file
+// that serves net/http/pprof when pprofEnv is set and one that times the
+// clients' requests (overlay/requests.go.txt). mode "image" builds as
+// test/tools/image builds the image's binary (static, no cgo, paths trimmed,
+// no symbol table), "go" as a plain go build (make build).
+func buildProfilingConnector(dir, src, mode string) (string, error) {
 	root, err := harness.RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	src, err := filepath.Abs(filepath.Join(root, "test", "bench", "overlay", "pprof.go.txt"))
+	overlayDir, err := filepath.Abs(filepath.Join(root, "test", "bench", "overlay"))
 	if err != nil {
 		return "", err
 	}
-	overlay := map[string]map[string]string{"Replace": {filepath.Join(root, "cmd", "mcp-connector", "zz_bench_pprof.go"): src}}
+	if src != "" {
+		if root, err = filepath.Abs(src); err != nil {
+			return "", err
+		}
+	}
+	replace := map[string]string{}
+	for file, into := range map[string]string{"pprof.go.txt": "zz_bench_pprof.go", "requests.go.txt": "zz_bench_requests.go"} {
+		replace[filepath.Join(root, "cmd", "mcp-connector", into)] = filepath.Join(overlayDir, file)
+	}
+	overlay := map[string]map[string]string{"Replace": replace}
 	b, err := json.Marshal(overlay)
 	if err != nil {
 		return "", err
@@ -48,8 +61,18 @@ func buildProfilingConnector(dir string) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(dir, "mcp-connector-pprof")
-	cmd := exec.Command("go", "build", "-overlay", overlayFile, "-o", out, "./cmd/mcp-connector")
-	cmd.Dir = root
+	args := []string{"build", "-overlay", overlayFile, "-buildvcs=false", "-o", out}
+	env := os.Environ()
+	switch mode {
+	case "image":
+		args = append(args, "-trimpath", "-ldflags=-s -w")
+		env = append(env, "CGO_ENABLED=0")
+	case "go":
+	default:
+		return "", fmt.Errorf("--connector-build=%s: want image or go", mode)
+	}
+	cmd := exec.Command("go", append(args, "./cmd/mcp-connector")...)
+	cmd.Dir, cmd.Env = root, env
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build the profiling connector: %w\n%s", err, b)
 	}
@@ -57,40 +80,63 @@ func buildProfilingConnector(dir string) (string, error) {
 }
 
 // connectorEnv is the bench's environment for a connector run, with
-// GOMEMLIMIT set as --gomemlimit says: "chart" is what the chart's
-// deployment sets for its default resources (the container's memory limit,
-// in bytes), "off" leaves it unset.
-func connectorEnv(limit string) ([]string, error) {
+// GOMEMLIMIT and GOGC set as --gomemlimit and --gogc say: "chart" is what the
+// chart's deployment sets for its default values (GOMEMLIMIT: the
+// container's memory limit, in bytes; GOGC: goGC, none when 0), "off"
+// leaves the variable unset, anything else is its value.
+func connectorEnv(limit, gogc string) ([]string, error) {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GOMEMLIMIT=") {
+		if !strings.HasPrefix(kv, "GOMEMLIMIT=") && !strings.HasPrefix(kv, "GOGC=") {
 			env = append(env, kv)
+		}
+	}
+	var chart chartRuntime
+	if limit == "chart" || gogc == "chart" {
+		var err error
+		if chart, err = readChartRuntime(); err != nil {
+			return nil, err
 		}
 	}
 	switch limit {
 	case "off", "":
-		return env, nil
 	case "chart":
-		b, err := chartMemoryLimit()
-		if err != nil {
-			return nil, err
-		}
-		return append(env, fmt.Sprintf("GOMEMLIMIT=%d", b)), nil
+		env = append(env, fmt.Sprintf("GOMEMLIMIT=%d", chart.MemoryLimit))
 	default:
-		return append(env, "GOMEMLIMIT="+limit), nil
+		env = append(env, "GOMEMLIMIT="+limit)
 	}
+	switch gogc {
+	case "off", "":
+	case "chart":
+		if chart.GOGC > 0 {
+			env = append(env, fmt.Sprintf("GOGC=%d", chart.GOGC))
+		}
+	default:
+		env = append(env, "GOGC="+gogc)
+	}
+	return env, nil
 }
 
-// chartMemoryLimit reads resources.limits.memory of the chart's values.yaml,
-// in bytes: the deployment passes it to GOMEMLIMIT through the downward API.
-func chartMemoryLimit() (int64, error) {
+// chartRuntime is what the chart's deployment gives the Go runtime for its
+// default values.
+type chartRuntime struct {
+	// MemoryLimit is resources.limits.memory in bytes (GOMEMLIMIT, through
+	// the downward API).
+	MemoryLimit int64
+	// GOGC is goGC; 0 sets none.
+	GOGC int
+}
+
+// readChartRuntime reads resources.limits.memory and goGC of the chart's
+// values.yaml.
+func readChartRuntime() (chartRuntime, error) {
 	root, err := harness.RepoRoot()
 	if err != nil {
-		return 0, err
+		return chartRuntime{}, err
 	}
 	raw, err := os.ReadFile(filepath.Join(root, "charts", "mcp-connector", "values.yaml"))
 	if err != nil {
-		return 0, err
+		return chartRuntime{}, err
 	}
 	var v struct {
 		Resources struct {
@@ -98,15 +144,16 @@ func chartMemoryLimit() (int64, error) {
 				Memory string `json:"memory"`
 			} `json:"limits"`
 		} `json:"resources"`
+		GoGC int `json:"goGC"`
 	}
 	if err := yaml.Unmarshal(raw, &v); err != nil {
-		return 0, fmt.Errorf("chart values: %w", err)
+		return chartRuntime{}, fmt.Errorf("chart values: %w", err)
 	}
 	q, err := resource.ParseQuantity(v.Resources.Limits.Memory)
 	if err != nil {
-		return 0, fmt.Errorf("chart values: resources.limits.memory: %w", err)
+		return chartRuntime{}, fmt.Errorf("chart values: resources.limits.memory: %w", err)
 	}
-	return q.Value(), nil
+	return chartRuntime{MemoryLimit: q.Value(), GOGC: v.GoGC}, nil
 }
 
 // connector is a running mcp-connector process.
@@ -162,7 +209,7 @@ func startConnectorAs(bin string, w *world, ns, id string, o *Options, args []st
 	if err != nil {
 		return nil, err
 	}
-	env, err := connectorEnv(o.GoMemLimit)
+	env, err := connectorEnv(o.GoMemLimit, o.GoGC)
 	if err != nil {
 		_ = log.Close()
 		return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,7 +28,21 @@ import (
 // /proc, its request rate from apiserver_request_total), and a burst of
 // 300 claims of one kind until all are visible in the control plane.
 
+// defaultsOpts are the part's own flags: which of its runs to make, at
+// what size (a sweep of six points at 3,000 claims is long on two cores).
+var defaultsOpts = struct {
+	Sizes                       intList
+	Cold, Sweep, Burst, Recover bool
+}{Cold: true, Sweep: true, Burst: true, Recover: true}
+
 func init() {
+	partFlags = append(partFlags, func(fs *flag.FlagSet) {
+		fs.Var(&defaultsOpts.Sizes, "defaults-sizes", "defaults part: claims of the sweep's points and of the last run at the defaults, comma-separated (default: 3000,10000; 1000,3000 at --scale=small).")
+		fs.BoolVar(&defaultsOpts.Cold, "defaults-cold", defaultsOpts.Cold, "defaults part: run the cold starts (false: only the burst and the recovery).")
+		fs.BoolVar(&defaultsOpts.Sweep, "defaults-sweep", defaultsOpts.Sweep, "defaults part: run the sweep of --kube-api-qps/--kube-api-burst/--workers (false: only the two runs at the defaults, at both sizes).")
+		fs.BoolVar(&defaultsOpts.Burst, "defaults-burst", defaultsOpts.Burst, "defaults part: run the burst of 300 (the kube-bind comparison).")
+		fs.BoolVar(&defaultsOpts.Recover, "defaults-recovery", defaultsOpts.Recover, "defaults part: run the recovery figure at the old and the new defaults.")
+	})
 	register(registeredPart{name: "defaults", order: 10, run: runDefaults, section: defaultsSection})
 }
 
@@ -80,6 +95,9 @@ type defaultsPoint struct {
 	CPRequests         float64 `json:"cpRequests"`
 	AppCPU             float64 `json:"appCPU"`
 	ConnectorCPU       float64 `json:"connectorCPU"`
+	// Passes is how many reconciles the claim syncers made until every
+	// local claim was in sync (controller_runtime_reconcile_total).
+	Passes float64 `json:"passes"`
 	// PassMs is the connector's mean reconcile of a claim and QueueMs the
 	// mean wait of a claim in its work queue (controller-runtime's
 	// reconcile_time and workqueue_queue_duration): a long wait with short
@@ -125,6 +143,9 @@ var sweep = []struct {
 // defaultsSizes are the claim counts of the sweep and of the run at the
 // defaults, by scale.
 func defaultsSizes(scale string) (sweepN, defaultsN int) {
+	if s := defaultsOpts.Sizes; len(s) > 0 {
+		return s[0], s[len(s)-1]
+	}
 	if scale == "small" {
 		return 1000, 3000
 	}
@@ -149,6 +170,9 @@ func runDefaults(ctx context.Context, b *bench) error {
 		equalQPS bool
 	}{{defaultsLabel, nil, sweepN, false}}
 	for _, s := range sweep {
+		if !defaultsOpts.Sweep {
+			break
+		}
 		points = append(points, struct {
 			label    string
 			args     []string
@@ -163,6 +187,9 @@ func runDefaults(ctx context.Context, b *bench) error {
 		equalQPS bool
 	}{defaultsLabel, nil, defaultsN, true})
 	for _, p := range points {
+		if !defaultsOpts.Cold {
+			break
+		}
 		var qps float32
 		burst := 0
 		if p.equalQPS {
@@ -181,6 +208,9 @@ func runDefaults(ctx context.Context, b *bench) error {
 		label string
 		args  []string
 	}{{defaultsLabel, nil}, {"QPS 100, burst 200, 8 workers (the old defaults)", []string{"--kube-api-qps=100", "--kube-api-burst=200", "--workers=8"}}} {
+		if !defaultsOpts.Burst {
+			break
+		}
 		bp, err := b.burst(ctx, s.label, s.args, 3)
 		if err != nil {
 			return fmt.Errorf("burst, %s: %w", s.label, err)
@@ -197,6 +227,9 @@ func runDefaults(ctx context.Context, b *bench) error {
 		qps   float32
 		burst int
 	}{{old.label, old.args, 100, 200}, {defaultsLabel, nil, float32(res.DefaultQPS), res.DefaultBurst}} {
+		if !defaultsOpts.Recover {
+			break
+		}
 		rec, err := b.recoveryAt(ctx, s.label, s.args, s.qps, s.burst)
 		if err != nil {
 			return fmt.Errorf("recovery, %s: %w", s.label, err)
@@ -319,14 +352,19 @@ func (b *bench) defaultsColdStart(ctx context.Context, label string, args []stri
 	if ps, err := readProcStats(conn.pid()); err == nil {
 		pt.ConnectorCPU = ps.CPU.Seconds()
 	}
+	pt.Passes, _ = conn.metricSum(ctx, "controller_runtime_reconcile_total", claimControllers)
 	pt.PassMs = meanMs(ctx, conn, "controller_runtime_reconcile_time_seconds", `controller="claim-`)
 	pt.QueueMs = meanMs(ctx, conn, "workqueue_queue_duration_seconds", `name="claim-`)
 	pt.Load = loadavg()
-	b.logf("defaults %d, %s: %.1f s to remote (%.0f claims/s, %.2f× unthrottled), in sync after %.1f s; control plane %.0f req/s, %.0f %% CPU; pass %.0f ms, queue %.0f ms",
+	b.logf("defaults %d, %s: %.1f s to remote (%.0f claims/s, %.2f× unthrottled), in sync after %.1f s; control plane %.0f req/s, %.0f %% CPU; pass %.0f ms, queue %.0f ms; %.2f passes a claim; CPU a claim: connector %.2f ms, control plane %.2f ms, app %.2f ms (baseline %.2f ms)",
 		n, label, pt.Seconds, float64(n)/pt.Seconds, pt.BaselineSeconds/pt.Seconds, pt.SyncedSeconds,
-		pt.CPRequests/pt.SyncedSeconds, 100*pt.CPCPU/pt.SyncedSeconds, pt.PassMs, pt.QueueMs)
+		pt.CPRequests/pt.SyncedSeconds, 100*pt.CPCPU/pt.SyncedSeconds, pt.PassMs, pt.QueueMs, pt.Passes/float64(n),
+		perClaimMs(pt.ConnectorCPU, n), perClaimMs(pt.CPCPU, n), perClaimMs(pt.AppCPU, n), perClaimMs(pt.BaselineCPCPU, n))
 	return pt, nil
 }
+
+// perClaimMs is CPU seconds spread over n claims, in ms.
+func perClaimMs(cpu float64, n int) float64 { return 1000 * cpu / float64(n) }
 
 // meanMs is a histogram's mean over the series that match, in ms.
 func meanMs(ctx context.Context, conn *connector, name, match string) float64 {
@@ -534,19 +572,23 @@ func defaultsSection(p printer, r *Results) {
 	p("The connector's defaults: `--kube-api-qps=%g --kube-api-burst=%d`. Each row is a fresh world: first the bare client creates the same number of remote objects with **no client-side limit** (%d at a time: the machine's limit), then the connector starts over claims that exist before it (cold start). The control plane's kube-apiserver CPU (from /proc) and requests (`apiserver_request_total`) are over the connector's sync, until every local claim is in sync. Load average %s before, %s after.",
 		res.DefaultQPS, res.DefaultBurst, unthrottledWorkers, res.LoadBefore, orDash(res.LoadAfter))
 	p("")
-	p("| connector | claims | connector | unthrottled baseline | ratio | baseline at equal QPS | in sync | control plane: req/s, CPU | baseline: req/s, CPU | app server CPU | connector CPU | pass / queue wait | load |")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	p("CPU a claim is each process's CPU seconds over the sync (the baseline's: the control plane's kube-apiserver over its creates) divided by the claims; passes are the claim syncers' reconciles until every claim was in sync, per claim.")
+	p("")
+	p("| connector | claims | connector | unthrottled baseline | ratio | baseline at equal QPS | in sync | control plane: req/s, CPU | baseline: req/s, CPU | app server CPU | connector CPU | CPU a claim: connector / control plane / app (baseline) | passes a claim | pass / queue wait | load |")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, pt := range res.Points {
 		eq := "—"
 		if pt.EqualQPSSeconds > 0 {
 			eq = fmt.Sprintf("%.0f claims/s (%.1f s; %s)", float64(pt.Claims)/pt.EqualQPSSeconds, pt.EqualQPSSeconds, ratio(pt.EqualQPSSeconds, pt.Seconds))
 		}
-		p("| %s | %d | %.0f claims/s (%.1f s) | %.0f claims/s (%.1f s) | %s | %s | %.1f s | %.0f req/s, %.0f %% | %.0f req/s, %.0f %% | %.0f %% | %.1f s | %.0f / %.0f ms | %s |",
+		p("| %s | %d | %.0f claims/s (%.1f s) | %.0f claims/s (%.1f s) | %s | %s | %.1f s | %.0f req/s, %.0f %% | %.0f req/s, %.0f %% | %.0f %% | %.1f s | %.2f / %.2f / %.2f ms (%.2f ms) | %.2f | %.0f / %.0f ms | %s |",
 			pt.Label, pt.Claims, float64(pt.Claims)/pt.Seconds, pt.Seconds, float64(pt.Claims)/pt.BaselineSeconds, pt.BaselineSeconds,
 			ratio(pt.BaselineSeconds, pt.Seconds), eq, pt.SyncedSeconds,
 			pt.CPRequests/pt.SyncedSeconds, 100*pt.CPCPU/pt.SyncedSeconds,
 			pt.BaselineCPRequests/pt.BaselineSeconds, 100*pt.BaselineCPCPU/pt.BaselineSeconds,
-			100*pt.AppCPU/pt.SyncedSeconds, pt.ConnectorCPU, pt.PassMs, pt.QueueMs, pt.Load)
+			100*pt.AppCPU/pt.SyncedSeconds, pt.ConnectorCPU,
+			perClaimMs(pt.ConnectorCPU, pt.Claims), perClaimMs(pt.CPCPU, pt.Claims), perClaimMs(pt.AppCPU, pt.Claims), perClaimMs(pt.BaselineCPCPU, pt.Claims),
+			pt.Passes/float64(pt.Claims), pt.PassMs, pt.QueueMs, pt.Load)
 	}
 	p("")
 	if len(res.Bursts) == 0 {

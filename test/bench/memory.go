@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,62 +10,129 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // The memory part (issue 15 item 3): the connector's RSS per claim at the
 // largest --sizes, each claim with its connection Secret on both sides, run
-// once with GOMEMLIMIT as the chart sets it and once without, each in a
-// world of its own. Each run is an initial sync (cold start) followed by a
-// restart over the synced world, which is what a connector at rest holds.
+// once with the Go runtime settings of the chart (GOMEMLIMIT, GOGC) and once
+// with none, each in a world of its own. Each run is an initial sync (cold
+// start) followed by a restart over the synced world, which is what a
+// connector at rest holds; the first world then restarts the connector once
+// more for each --memory-restart-gogc, to compare GOGC values at rest in the
+// same world.
 func init() {
+	partFlags = append(partFlags, func(fs *flag.FlagSet) {
+		fs.Var(&memoryOpts.Runs, "memory-runs", "memory part: comma-separated worlds to run: chart (GOMEMLIMIT and GOGC as the chart sets them) and none (neither).")
+		fs.Var(&memoryOpts.RestartGOGC, "memory-restart-gogc", "memory part: comma-separated GOGC values of further restarts at rest in the first world (empty: none).")
+		fs.DurationVar(&memoryOpts.Settle, "memory-settle", 0, "memory part: after each restart's figures at rest, wait this long and read RSS again (the runtime returns freed memory to the system over time; 0: skip).")
+	})
 	register(registeredPart{name: "memory", order: 50, run: runMemory, section: memoryPartSection})
+}
+
+// memoryOptions are the memory part's flags.
+type memoryOptions struct {
+	Runs        stringList
+	RestartGOGC stringList
+	Settle      time.Duration
+}
+
+var memoryOpts = memoryOptions{Runs: stringList{"chart", "none"}}
+
+// stringList is a comma-separated list flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	*l = nil
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			*l = append(*l, f)
+		}
+	}
+	return nil
 }
 
 // memoryRun is one connector setting's figures.
 type memoryRun struct {
-	// GoMemLimit is the connector's GOMEMLIMIT in bytes, 0 for none.
-	GoMemLimit int64 `json:"goMemLimit"`
-	Claims     int   `json:"claims"`
+	// GoMemLimit is the connector's GOMEMLIMIT in bytes, 0 for none; GOGC
+	// its GOGC, "" for none (the runtime's 100).
+	GoMemLimit int64  `json:"goMemLimit"`
+	GOGC       string `json:"gogc,omitempty"`
+	Claims     int    `json:"claims"`
 	// SyncSeconds is from the connector's start until every local claim
 	// was in sync; SecretSeconds from the first connection Secret until the
 	// last copy.
 	SyncSeconds   float64 `json:"syncSeconds"`
 	SecretSeconds float64 `json:"secretSeconds"`
 	// Sync is the process after the initial sync and the Secret copies.
-	Sync procStats `json:"sync"`
+	Sync    procStats `json:"sync"`
+	SyncRSS rssParts  `json:"syncRSS"`
 	// HeapBytes is the live heap then, after a forced collection.
 	HeapBytes int64  `json:"heapBytes"`
 	HeapTop   string `json:"heapTop"`
 	// Restart is a second connector over the synced world, once its first
 	// pass is done (nothing left to write); RestartSeconds until then.
 	Restart        procStats `json:"restart"`
+	RestartRSS     rssParts  `json:"restartRSS"`
 	RestartSeconds float64   `json:"restartSeconds"`
 	RestartHeap    int64     `json:"restartHeapBytes"`
 	RestartHeapTop string    `json:"restartHeapTop"`
-	LoadBefore     string    `json:"loadBefore"`
-	LoadAfter      string    `json:"loadAfter"`
+	RestartLoad    string    `json:"restartLoad"`
+	RestartSettled rssParts  `json:"restartSettled"`
+	// Restarts are the further restarts at rest of --memory-restart-gogc.
+	Restarts   []memoryRestart `json:"restarts,omitempty"`
+	LoadBefore string          `json:"loadBefore"`
+	LoadAfter  string          `json:"loadAfter"`
+}
+
+// memoryRestart is one further restart over the synced world.
+type memoryRestart struct {
+	GOGC    string    `json:"gogc"`
+	Seconds float64   `json:"seconds"`
+	Proc    procStats `json:"proc"`
+	RSS     rssParts  `json:"rss"`
+	Heap    int64     `json:"heapBytes"`
+	Load    string    `json:"load"`
+	// Settled is RSS after --memory-settle more at rest (zero without).
+	Settled    rssParts `json:"settled"`
+	SettledCPU float64  `json:"settledCPUSeconds"`
 }
 
 type memoryResult struct {
-	Runs []memoryRun `json:"runs"`
+	// Build and Source say how and from what the connector was built.
+	Build  string      `json:"build,omitempty"`
+	Source string      `json:"source,omitempty"`
+	Runs   []memoryRun `json:"runs"`
 }
 
 func runMemory(ctx context.Context, b *bench) error {
 	n := b.o.Sizes[len(b.o.Sizes)-1]
-	limit, err := chartMemoryLimit()
+	chart, err := readChartRuntime()
 	if err != nil {
 		return err
 	}
-	res := memoryResult{}
-	for _, l := range []string{"chart", "off"} {
-		r, err := b.memoryRun(ctx, n, l)
+	res := memoryResult{Build: b.o.ConnectorBuild, Source: b.o.ConnectorSource}
+	for i, run := range memoryOpts.Runs {
+		o := *b.o
+		switch run {
+		case "chart":
+		case "none":
+			o.GoMemLimit, o.GoGC = "off", "off"
+		default:
+			return fmt.Errorf("--memory-runs: unknown run %q (want chart or none)", run)
+		}
+		var restarts []string
+		if i == 0 {
+			restarts = memoryOpts.RestartGOGC
+		}
+		r, err := b.memoryRun(ctx, n, &o, run, restarts)
 		if err != nil {
-			return fmt.Errorf("GOMEMLIMIT %s: %w", l, err)
+			return fmt.Errorf("memory run %s: %w", run, err)
 		}
-		if l == "chart" {
-			r.GoMemLimit = limit
-		}
+		r.GoMemLimit, r.GOGC = envLimit(o.GoMemLimit, chart), envGOGC(o.GoGC, chart)
 		res.Runs = append(res.Runs, r)
 		if err := b.save("memory", res); err != nil {
 			return err
@@ -76,18 +144,48 @@ func runMemory(ctx context.Context, b *bench) error {
 	return nil
 }
 
+// envLimit is the GOMEMLIMIT in bytes that --gomemlimit=v sets, 0 for none
+// or a value the report does not parse.
+func envLimit(v string, chart chartRuntime) int64 {
+	switch v {
+	case "chart":
+		return chart.MemoryLimit
+	case "off", "":
+		return 0
+	}
+	// The runtime's units (MiB) are the quantity's (Mi) with a B.
+	q, err := resource.ParseQuantity(strings.TrimSuffix(v, "B"))
+	if err != nil {
+		return 0
+	}
+	return q.Value()
+}
+
+// envGOGC is the GOGC that --gogc=v sets, "" for none.
+func envGOGC(v string, chart chartRuntime) string {
+	switch v {
+	case "chart":
+		if chart.GOGC > 0 {
+			return strconv.Itoa(chart.GOGC)
+		}
+		return ""
+	case "off":
+		return ""
+	}
+	return v
+}
+
 // memoryRun measures one world: n claims created while the connector is
-// down, a cold start with their Secrets, then a restart.
-func (b *bench) memoryRun(ctx context.Context, n int, limit string) (memoryRun, error) {
+// down, a cold start with their Secrets, then a restart, then a restart for
+// each GOGC of restarts.
+func (b *bench) memoryRun(ctx context.Context, n int, o *Options, run string, restarts []string) (memoryRun, error) {
 	r := memoryRun{Claims: n, LoadBefore: loadavg()}
-	o := *b.o
-	o.GoMemLimit = limit
 	w, tr, err := b.throughputWorld(ctx)
 	if err != nil {
 		return r, err
 	}
 	defer func() { tr.stop(); _ = w.stop() }()
-	name := fmt.Sprintf("memory-%d-%s", n, limit)
+	name := fmt.Sprintf("memory-%d-%s", n, run)
 	first, err := b.mirror(ctx, w, tr, name+"-mirror")
 	if err != nil {
 		return r, err
@@ -98,7 +196,7 @@ func (b *bench) memoryRun(ctx context.Context, n int, limit string) (memoryRun, 
 		return r, err
 	}
 	synced := tr.count(resources(), n, func(u *unstructured.Unstructured) bool { return u.GetNamespace() != connectorNamespace && inSync(u) })
-	conn, err := startConnector(b.bin, w, &o, 10*time.Hour, b.logPath(name))
+	conn, err := startConnector(b.bin, w, o, 10*time.Hour, b.logPath(name))
 	if err != nil {
 		return r, err
 	}
@@ -116,27 +214,108 @@ func (b *bench) memoryRun(ctx context.Context, n int, limit string) (memoryRun, 
 	if r.Sync, err = readProcStats(conn.pid()); err != nil {
 		return r, err
 	}
+	r.SyncRSS = readRSSParts(conn.pid())
 	r.HeapBytes, r.HeapTop = b.liveHeap(ctx, conn, name)
-	b.logf("memory %d, GOMEMLIMIT %s: in sync after %.1f s, peak RSS %.0f MiB (%.1f KiB a claim), live heap %.0f MiB",
-		n, limit, r.SyncSeconds, mib(r.Sync.PeakRSS), kibPerClaim(r.Sync.PeakRSS, n), mib(r.HeapBytes))
+	b.logf("memory %d, %s: in sync after %.1f s, peak RSS %.0f MiB (%.1f KiB a claim), live heap %.0f MiB",
+		n, run, r.SyncSeconds, mib(r.Sync.PeakRSS), kibPerClaim(r.Sync.PeakRSS, n), mib(r.HeapBytes))
 	conn.stop()
 
-	conn, err = startConnector(b.bin, w, &o, 10*time.Hour, b.logPath(name+"-restart"))
+	rs, err := b.restartAtRest(ctx, w, o, n, name+"-restart", true)
 	if err != nil {
-		return r, err
-	}
-	if err := waitQuiet(ctx, conn, float64(n), syncTimeout(n)); err != nil {
 		return r, fmt.Errorf("restart: %w", err)
 	}
-	r.RestartSeconds = time.Since(conn.started).Seconds()
-	if r.Restart, err = readProcStats(conn.pid()); err != nil {
-		return r, err
+	r.Restart, r.RestartRSS, r.RestartSeconds, r.RestartHeap = rs.Proc, rs.RSS, rs.Seconds, rs.Heap
+	r.RestartHeapTop, r.RestartLoad, r.RestartSettled = rs.heapTop, rs.Load, rs.Settled
+	b.logf("memory %d, %s: restart quiet after %.1f s, peak RSS %.0f MiB, RSS %.0f MiB (%.1f KiB a claim; file %.0f MiB), live heap %.0f MiB",
+		n, run, r.RestartSeconds, mib(r.Restart.PeakRSS), mib(r.Restart.RSS), kibPerClaim(r.Restart.RSS, n), mib(r.RestartRSS.File), mib(r.RestartHeap))
+	for _, g := range restarts {
+		og := *o
+		og.GoGC = g
+		rs, err := b.restartAtRest(ctx, w, &og, n, name+"-restart-gogc-"+g, false)
+		if err != nil {
+			return r, fmt.Errorf("restart with GOGC %s: %w", g, err)
+		}
+		b.logf("memory %d, %s, GOGC %s: restart quiet after %.1f s, peak RSS %.0f MiB, RSS %.0f MiB, CPU %.1f s",
+			n, run, g, rs.Seconds, mib(rs.Proc.PeakRSS), mib(rs.Proc.RSS), rs.Proc.CPU.Seconds())
+		r.Restarts = append(r.Restarts, rs.memoryRestart)
 	}
-	r.RestartHeap, r.RestartHeapTop = b.liveHeap(ctx, conn, name+"-restart")
 	r.LoadAfter = loadavg()
-	b.logf("memory %d, GOMEMLIMIT %s: restart quiet after %.1f s, peak RSS %.0f MiB, RSS %.0f MiB (%.1f KiB a claim), live heap %.0f MiB",
-		n, limit, r.RestartSeconds, mib(r.Restart.PeakRSS), mib(r.Restart.RSS), kibPerClaim(r.Restart.RSS, n), mib(r.RestartHeap))
 	return r, nil
+}
+
+// restartFigures is a memoryRestart plus its heap profile's top.
+type restartFigures struct {
+	memoryRestart
+	heapTop string
+}
+
+// restartAtRest starts a connector over the synced world, waits until its
+// first pass is done and measures it (the heap's top only when top).
+func (b *bench) restartAtRest(ctx context.Context, w *world, o *Options, n int, name string, top bool) (restartFigures, error) {
+	var f restartFigures
+	f.GOGC = o.GoGC
+	conn, err := startConnector(b.bin, w, o, 10*time.Hour, b.logPath(name))
+	if err != nil {
+		return f, err
+	}
+	defer conn.stop()
+	if err := waitQuiet(ctx, conn, float64(n), syncTimeout(n)); err != nil {
+		return f, err
+	}
+	f.Seconds = time.Since(conn.started).Seconds()
+	if f.Proc, err = readProcStats(conn.pid()); err != nil {
+		return f, err
+	}
+	f.RSS = readRSSParts(conn.pid())
+	f.Load = loadavg()
+	if memoryOpts.Settle > 0 {
+		select {
+		case <-ctx.Done():
+			return f, ctx.Err()
+		case <-time.After(memoryOpts.Settle):
+		}
+		f.Settled = readRSSParts(conn.pid())
+		if p, err := readProcStats(conn.pid()); err == nil {
+			f.SettledCPU = p.CPU.Seconds()
+		}
+	}
+	f.Heap, f.heapTop = b.liveHeap(ctx, conn, name)
+	if !top {
+		f.heapTop = ""
+	}
+	return f, nil
+}
+
+// rssParts splits the resident set as /proc/<pid>/status does: anonymous
+// memory (the heap, stacks, the runtime's own) and file-backed pages (the
+// binary's text and read-only data that were touched).
+type rssParts struct {
+	Anon int64 `json:"anonBytes"`
+	File int64 `json:"fileBytes"`
+}
+
+// readRSSParts reads RssAnon and RssFile of /proc/<pid>/status (zero when
+// unreadable: the report shows them as such).
+func readRSSParts(pid int) rssParts {
+	var r rssParts
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return r
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "RssAnon:":
+			r.Anon = kb * 1024
+		case "RssFile:":
+			r.File = kb * 1024
+		}
+	}
+	return r
 }
 
 // liveHeap takes a heap profile after a forced collection and returns the
@@ -208,28 +387,47 @@ func memoryPartSection(p printer, r *Results) {
 	if !loadPart(r, "memory", &res) || len(res.Runs) == 0 {
 		return
 	}
-	p("## Memory at scale, with and without GOMEMLIMIT")
+	p("## Memory at scale, with and without the chart's runtime settings")
 	p("")
-	p("Each row is a world of its own: %d claims created while the connector is down, a cold start, then a connection Secret per claim written in the control plane (playing Crossplane) and copied down; peak RSS (VmHWM) and the live heap (after a forced collection) then. Then a second connector over the synced world; its figures once its first pass is done (nothing queued for 5 s). GOMEMLIMIT as the chart's deployment sets it: the container's limits.memory of values.yaml, in bytes.", res.Runs[0].Claims)
+	p("Each row is a world of its own: %d claims created while the connector is down, a cold start, then a connection Secret per claim written in the control plane (playing Crossplane) and copied down; peak RSS (VmHWM), CPU (user + system) and the live heap (after a forced collection) then. Then a second connector over the synced world; its figures once its first pass is done (nothing queued for 5 s). GOMEMLIMIT and GOGC as the chart's deployment sets them (GOMEMLIMIT: the container's limits.memory of values.yaml, in bytes; GOGC: goGC), or none. RSS at rest is split into anonymous memory and the binary's file-backed pages (RssAnon, RssFile). Connector built as %s%s.", res.Runs[0].Claims, buildName(res.Build), sourceName(res.Source))
 	p("")
-	p("| GOMEMLIMIT | claims | in sync after | peak RSS | per claim | live heap | per claim | restart: peak RSS | RSS at rest | per claim | live heap | load before → after | goal (≤ %.0f KiB a claim) |", goalKiBPerClaim)
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+	p("| GOMEMLIMIT | GOGC | claims | in sync after | CPU | per claim | peak RSS | per claim | live heap | per claim | restart: quiet after | CPU | peak RSS | RSS at rest | per claim | anon + file | live heap | load before → after | goal (≤ %.0f KiB a claim) |", goalKiBPerClaim)
+	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|")
 	for _, x := range res.Runs {
-		lim := "none"
-		if x.GoMemLimit > 0 {
-			lim = fmt.Sprintf("%.0f MiB", mib(x.GoMemLimit))
-		}
-		p("| %s | %d | %.1f s | %.0f MiB | %.1f KiB | %.0f MiB | %.1f KiB | %.0f MiB | %.0f MiB | %.1f KiB | %.0f MiB | %s → %s | %s |", lim, x.Claims, x.SyncSeconds,
+		p("| %s | %s | %d | %.1f s | %.1f s | %.2f ms | %.0f MiB | %.1f KiB | %.0f MiB | %.1f KiB | %.1f s | %.1f s | %.0f MiB | %.0f MiB | %.1f KiB | %.0f + %.0f MiB | %.0f MiB | %s → %s | %s |",
+			limitName(x.GoMemLimit), gogcName(x.GOGC), x.Claims, x.SyncSeconds, x.Sync.CPU.Seconds(), msPerClaim(x.Sync.CPU, x.Claims),
 			mib(x.Sync.PeakRSS), kibPerClaim(x.Sync.PeakRSS, x.Claims), mib(x.HeapBytes), kibPerClaim(x.HeapBytes, x.Claims),
-			mib(x.Restart.PeakRSS), mib(x.Restart.RSS), kibPerClaim(x.Restart.RSS, x.Claims), mib(x.RestartHeap), x.LoadBefore, x.LoadAfter,
+			x.RestartSeconds, x.Restart.CPU.Seconds(), mib(x.Restart.PeakRSS), mib(x.Restart.RSS), kibPerClaim(x.Restart.RSS, x.Claims),
+			mib(x.RestartRSS.Anon), mib(x.RestartRSS.File), mib(x.RestartHeap), x.LoadBefore, x.LoadAfter,
 			verdict(kibPerClaim(max(x.Sync.PeakRSS, x.Restart.PeakRSS), x.Claims) <= goalKiBPerClaim))
 	}
 	p("")
 	for _, x := range res.Runs {
-		lim := "no GOMEMLIMIT"
-		if x.GoMemLimit > 0 {
-			lim = fmt.Sprintf("GOMEMLIMIT %.0f MiB", mib(x.GoMemLimit))
+		if len(x.Restarts) == 0 {
+			continue
 		}
+		p("### Further restarts at rest, GOMEMLIMIT %s, one after the other in the same world", limitName(x.GoMemLimit))
+		p("")
+		p("| GOGC | quiet after | CPU | per claim | peak RSS | RSS at rest | per claim | anon + file | settled: anon + file | per claim | live heap | load |")
+		p("|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|")
+		p("| %s (the restart above) | %.1f s | %.1f s | %.2f ms | %.0f MiB | %.0f MiB | %.1f KiB | %.0f + %.0f MiB | %.0f + %.0f MiB | %.1f KiB | %.0f MiB | %s |", gogcName(x.GOGC),
+			x.RestartSeconds, x.Restart.CPU.Seconds(), msPerClaim(x.Restart.CPU, x.Claims), mib(x.Restart.PeakRSS), mib(x.Restart.RSS),
+			kibPerClaim(x.Restart.RSS, x.Claims), mib(x.RestartRSS.Anon), mib(x.RestartRSS.File),
+			mib(x.RestartSettled.Anon), mib(x.RestartSettled.File), kibPerClaim(x.RestartSettled.Anon+x.RestartSettled.File, x.Claims), mib(x.RestartHeap), x.RestartLoad)
+		for _, y := range x.Restarts {
+			p("| %s | %.1f s | %.1f s | %.2f ms | %.0f MiB | %.0f MiB | %.1f KiB | %.0f + %.0f MiB | %.0f + %.0f MiB | %.1f KiB | %.0f MiB | %s |", gogcName(y.GOGC),
+				y.Seconds, y.Proc.CPU.Seconds(), msPerClaim(y.Proc.CPU, x.Claims), mib(y.Proc.PeakRSS), mib(y.Proc.RSS),
+				kibPerClaim(y.Proc.RSS, x.Claims), mib(y.RSS.Anon), mib(y.RSS.File),
+				mib(y.Settled.Anon), mib(y.Settled.File), kibPerClaim(y.Settled.Anon+y.Settled.File, x.Claims), mib(y.Heap), y.Load)
+		}
+		if memoryOpts.Settle > 0 || x.RestartSettled.Anon > 0 {
+			p("")
+			p("Settled: RSS again after a further wait at rest (--memory-settle), once the runtime's scavenger has returned freed pages to the system.")
+		}
+		p("")
+	}
+	for _, x := range res.Runs {
+		lim := fmt.Sprintf("GOMEMLIMIT %s, GOGC %s", limitName(x.GoMemLimit), gogcName(x.GOGC))
 		for _, s := range []struct{ title, body string }{{"after the initial sync", x.HeapTop}, {"at rest after the restart", x.RestartHeapTop}} {
 			p("### Live heap, %s, %s (inuse_space)", lim, s.title)
 			p("")
@@ -240,3 +438,33 @@ func memoryPartSection(p printer, r *Results) {
 		}
 	}
 }
+
+func limitName(b int64) string {
+	if b <= 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%.0f MiB", mib(b))
+}
+
+func gogcName(g string) string {
+	if g == "" || g == "off" {
+		return "none (100)"
+	}
+	return g
+}
+
+func buildName(b string) string {
+	if b == "go" {
+		return "a plain go build (make build)"
+	}
+	return "the image builds it (CGO_ENABLED=0, -trimpath, -ldflags=-s -w)"
+}
+
+func sourceName(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ", from the source tree " + s
+}
+
+func msPerClaim(d time.Duration, n int) float64 { return float64(d.Milliseconds()) / float64(n) }

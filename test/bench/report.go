@@ -128,12 +128,13 @@ func requestsSection(p printer, r *Results) {
 	p("")
 	p("From the connector's client-go metrics (`rest_client_requests_total`, by API server; reads are GET, LIST and WATCH). The baseline makes one write per claim, in the control plane. Cold start includes the connector's own start; during creation does not.")
 	p("")
-	p("| claims | mode | app reads | app writes | control-plane reads | control-plane writes | total | baseline | ratio | by method, per claim |")
-	p("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+	p("| claims | mode | app reads | app writes | control-plane reads | control-plane writes | total | baseline | ratio | by method, per claim | passes a claim | connector CPU a claim, to in sync |")
+	p("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
 	for _, t := range r.Throughput {
 		n := float64(t.Claims)
 		total := (t.AppReads + t.AppWrites + t.CPReads + t.CPWrites) / n
-		p("| %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | 1 | %.2f× | %s |", t.Claims, t.Mode, t.AppReads/n, t.AppWrites/n, t.CPReads/n, t.CPWrites/n, total, total, perMethod(t.ByMethod, n))
+		p("| %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | 1 | %.2f× | %s | %.2f | %.2f ms |", t.Claims, t.Mode, t.AppReads/n, t.AppWrites/n, t.CPReads/n, t.CPWrites/n, total, total, perMethod(t.ByMethod, n),
+			t.Passes/n, 1000*t.SyncCPU/n)
 	}
 	p("")
 }

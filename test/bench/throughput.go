@@ -36,7 +36,12 @@ type throughputResult struct {
 	AppReads, AppWrites, CPReads, CPWrites float64
 	// ByMethod is the same, by API server ("app", "cp") and HTTP method.
 	ByMethod map[string]float64 `json:"byMethod,omitempty"`
-	Proc     procStats          `json:"proc"`
+	// Passes is the claim syncers' reconciles until every claim was in
+	// sync; SyncCPU the connector's CPU seconds by then (Proc's CPU also
+	// holds the copies of the Secrets).
+	Passes  float64   `json:"passes"`
+	SyncCPU float64   `json:"syncCPU"`
+	Proc    procStats `json:"proc"`
 }
 
 func (t throughputResult) rate() float64         { return float64(t.Claims) / t.Seconds }
@@ -227,6 +232,10 @@ func (b *bench) waitSync(ctx context.Context, w *world, tr *tracker, conn *conne
 		return fmt.Errorf("local claims in sync: %w", err)
 	}
 	res.SyncedSeconds = last.Sub(start).Seconds()
+	if ps, err := readProcStats(conn.pid()); err == nil {
+		res.SyncCPU = ps.CPU.Seconds()
+	}
+	res.Passes, _ = conn.metricSum(ctx, "controller_runtime_reconcile_total", claimControllers)
 	req, err := conn.requests(ctx)
 	if err != nil {
 		return err
@@ -272,6 +281,8 @@ func (b *bench) duringCreation(ctx context.Context, n int, first bool) error {
 	if err != nil {
 		return err
 	}
+	passesBefore, _ := conn.metricSum(ctx, "controller_runtime_reconcile_total", claimControllers)
+	cpuBefore, _ := readProcStats(conn.pid())
 	start := time.Now()
 	if err := createClaims(ctx, w.appDyn, claims, b.o.Workers); err != nil {
 		return err
@@ -281,6 +292,8 @@ func (b *bench) duringCreation(ctx context.Context, n int, first bool) error {
 		return err
 	}
 	b.subtractStartup(conn, before, &res)
+	res.Passes -= passesBefore
+	res.SyncCPU -= cpuBefore.CPU.Seconds()
 	b.results.Throughput = append(b.results.Throughput, res)
 	if !first {
 		return nil

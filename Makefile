@@ -161,7 +161,7 @@ export GO_TEST_FLAGS TEST_TIMEOUT
 export E2E_V2_TESTS ?= ^(TestControlPlaneServesExampleClaim|TestClaimAPIMirrored|TestClaimRoundTrip|TestOrphanDelete|TestControlPlaneOutage|TestInstallUninstallReinstall)$$
 
 .PHONY: test
-test: tools test-ops image ## Run every test: the chart's PromQL, unit, harness and end-to-end against real clusters (claim tests on both Crossplane lines; the image on a real node)
+test: tools test-ops test-bench-unit image ## Run every test: the chart's PromQL, unit, harness and end-to-end against real clusters (claim tests on both Crossplane lines; the image on a real node)
 	bash test/run
 
 # The chart's alerts and dashboard against Prometheus' own PromQL parser. A module of its own (test/ops/go.mod), so
@@ -169,6 +169,11 @@ test: tools test-ops image ## Run every test: the chart's PromQL, unit, harness 
 .PHONY: test-ops
 test-ops: $(HELM) ## Run the PromQL checks of the chart's PrometheusRule and dashboard (test/ops)
 	cd test/ops && go test -count=1 -timeout 5m ./...
+
+# The bench's own unit tests (its request parsing, /proc readings): a module of its own (test/bench/go.mod).
+.PHONY: test-bench-unit
+test-bench-unit: ## Run the unit tests of the benchmark (test/bench)
+	cd test/bench && go test -count=1 -timeout 5m .
 
 .PHONY: test-unit
 test-unit: ## Run the unit tests (no clusters, no binaries)

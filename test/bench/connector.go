@@ -268,23 +268,11 @@ type procStats struct {
 // readProcStats reads /proc/<pid>/status and /proc/<pid>/stat.
 func readProcStats(pid int) (procStats, error) {
 	var s procStats
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	status, err := procStatus(pid)
 	if err != nil {
 		return s, err
 	}
-	for _, line := range strings.Split(string(status), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmHWM:":
-			s.PeakRSS = kb * 1024
-		case "VmRSS:":
-			s.RSS = kb * 1024
-		}
-	}
+	s.PeakRSS, s.RSS = status["VmHWM"], status["VmRSS"]
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return s, err
@@ -299,6 +287,26 @@ func readProcStats(pid int) (procStats, error) {
 	const clockTicks = 100 // USER_HZ on Linux
 	s.CPU = time.Duration(utime+stime) * time.Second / clockTicks
 	return s, nil
+}
+
+// procStatus reads the sizes of /proc/<pid>/status (the lines in kB), by
+// name, in bytes.
+func procStatus(pid int) (map[string]int64, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	sizes := map[string]int64{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[2] != "kB" {
+			continue
+		}
+		if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+			sizes[strings.TrimSuffix(f[0], ":")] = kb * 1024
+		}
+	}
+	return sizes, nil
 }
 
 // requests counts the connector's API requests by API server and method,

@@ -297,25 +297,8 @@ type rssParts struct {
 // readRSSParts reads RssAnon and RssFile of /proc/<pid>/status (zero when
 // unreadable: the report shows them as such).
 func readRSSParts(pid int) rssParts {
-	var r rssParts
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return r
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "RssAnon:":
-			r.Anon = kb * 1024
-		case "RssFile:":
-			r.File = kb * 1024
-		}
-	}
-	return r
+	status, _ := procStatus(pid)
+	return rssParts{Anon: status["RssAnon"], File: status["RssFile"]}
 }
 
 // liveHeap takes a heap profile after a forced collection and returns the

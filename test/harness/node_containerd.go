@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -132,8 +133,7 @@ func (n *Node) killContainers() error {
 	}
 	var errs []string
 	for _, id := range strings.Fields(out) {
-		// A pod's containers die with its sandbox: not found is done.
-		if out, err := n.ctr(ctx, "tasks", "delete", "--force", id); err != nil && !strings.Contains(out, "not found") {
+		if err := n.deleteTask(ctx, id); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
@@ -141,4 +141,21 @@ func (n *Node) killContainers() error {
 		return fmt.Errorf("kill the node's containers: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// deleteTask force-deletes a task until containerd no longer lists it. A
+// pod's containers die with its sandbox, so "not found" is done; and a
+// delete can fail while the task's shim exits under it ("ttrpc: closed"),
+// so a failed delete is retried until the task is gone from the list.
+func (n *Node) deleteTask(ctx context.Context, id string) error {
+	return Poll(ctx, 15*time.Second, func() error {
+		out, err := n.ctr(ctx, "tasks", "delete", "--force", id)
+		if err == nil || strings.Contains(out, "not found") {
+			return nil
+		}
+		if list, lerr := n.ctr(ctx, "tasks", "list", "--quiet"); lerr == nil && !slices.Contains(strings.Fields(list), id) {
+			return nil
+		}
+		return err
+	})
 }

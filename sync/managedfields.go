@@ -155,7 +155,8 @@ func keysOf(m map[string]string) map[string]string {
 // the spec part of its main-resource entries, and of those only the
 // top-level fields FieldManagerDown's entry has (none at all without such an
 // entry), plus, without fields, the status entries that an earlier
-// connector wrote by update (hasLegacyStatus). Every other object keeps none.
+// connector wrote by update (hasLegacyStatus). Every other object keeps none,
+// and our Secret copies keep a digest of their data instead of the data.
 func TransformLocal(obj any) (any, error) {
 	m, ok := obj.(metav1.Object)
 	if !ok {
@@ -165,6 +166,7 @@ func TransformLocal(obj any) (any, error) {
 	if !claim {
 		m.SetManagedFields(nil)
 		if s, ok := obj.(*corev1.Secret); ok {
+			digestData(s) // our copies: only compared (secretdigest.go)
 			internSecret(s)
 		}
 		return obj, nil

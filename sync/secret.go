@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -130,7 +129,9 @@ func (r *reconciler) writeSecret(ctx context.Context, local *unstructured.Unstru
 			}
 			return fmt.Errorf("create secret %s: %w", klog.KObj(want), err)
 		}
-		r.rememberCreated(secretKey(client.ObjectKeyFromObject(want)), want.DeepCopy())
+		created := want.DeepCopy()
+		digestData(created) // held as the cache will hold it
+		r.rememberCreated(secretKey(client.ObjectKeyFromObject(want)), created)
 	case dst.Type != want.Type:
 		// The type of a Secret cannot change: replace it.
 		uid := dst.UID // only the Secret read above, never one put there meanwhile
@@ -140,7 +141,7 @@ func (r *reconciler) writeSecret(ctx context.Context, local *unstructured.Unstru
 		if err := c.Create(ctx, want); err != nil {
 			return fmt.Errorf("create secret %s: %w", klog.KObj(want), err)
 		}
-	case !maps.EqualFunc(dst.Data, want.Data, bytesEqual):
+	case !sameData(dst.Data, want.Data):
 		dst.Data = want.Data
 		if err := c.Update(ctx, dst); err != nil {
 			return fmt.Errorf("update secret %s: %w", klog.KObj(dst), err)

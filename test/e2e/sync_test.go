@@ -70,6 +70,22 @@ func TestClaimRoundTrip(t *testing.T) {
 	if owner := metav1.GetControllerOf(secret); owner == nil || owner.UID != got.GetUID() {
 		t.Errorf("local Secret is not controlled by the local claim: %v", secret.OwnerReferences)
 	}
+	// A copy edited in the app cluster gets the control plane's data back
+	// (the connector's cache holds only a digest of its copies' data).
+	secret.Data["password"] = []byte("edited")
+	if err := world.App.Client.Update(ctx, secret); err != nil {
+		t.Fatalf("edit the local connection Secret: %v", err)
+	}
+	harness.Eventually(t, waitTimeout, func() error {
+		s := &corev1.Secret{}
+		if err := world.App.Client.Get(ctx, client.ObjectKeyFromObject(secret), s); err != nil {
+			return err
+		}
+		if string(s.Data["password"]) != harness.ExamplePassword {
+			return fmt.Errorf("password = %q, want the control plane's %q back", s.Data["password"], harness.ExamplePassword)
+		}
+		return nil
+	})
 
 	// Update: goes up, resourceRef survives on both sides.
 	ref, _, _ := unstructured.NestedMap(waitRemote(t, local, hasResourceRef).Object, "spec", "resourceRef")

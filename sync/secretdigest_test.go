@@ -1,0 +1,64 @@
+package sync
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestSameData(t *testing.T) {
+	data := map[string][]byte{"endpoint": []byte("db.example.org"), "password": []byte("s3cret")}
+	digested := func(d map[string][]byte) map[string][]byte {
+		s := &corev1.Secret{Data: d}
+		digestData(s)
+		return s.Data
+	}
+	cases := map[string]struct {
+		read, data map[string][]byte
+		want       bool
+	}{
+		"Whole, equal":            {read: data, data: map[string][]byte{"password": []byte("s3cret"), "endpoint": []byte("db.example.org")}, want: true},
+		"Whole, a value changed":  {read: data, data: map[string][]byte{"endpoint": []byte("db.example.org"), "password": []byte("rotated")}},
+		"Whole, both empty":       {read: nil, data: map[string][]byte{}, want: true},
+		"Digest, equal":           {read: digested(data), data: map[string][]byte{"password": []byte("s3cret"), "endpoint": []byte("db.example.org")}, want: true},
+		"Digest, a value changed": {read: digested(data), data: map[string][]byte{"endpoint": []byte("db.example.org"), "password": []byte("rotated")}},
+		"Digest, a key added":     {read: digested(data), data: map[string][]byte{"endpoint": []byte("db.example.org"), "password": []byte("s3cret"), "port": []byte("5432")}},
+		"Digest, a key dropped":   {read: digested(data), data: map[string][]byte{"endpoint": []byte("db.example.org")}},
+		"Digest, data now empty":  {read: digested(data), data: nil},
+		"Digest, bytes moved from a value to its key": {
+			read: digested(map[string][]byte{"ab": []byte("c")}), data: map[string][]byte{"a": []byte("bc")}},
+		"Digest, bytes moved between two entries": {
+			read: digested(map[string][]byte{"a": []byte("xy"), "b": nil}), data: map[string][]byte{"a": []byte("x"), "b": []byte("y")}},
+		"Empty data are not digested": {read: digested(map[string][]byte{}), data: nil, want: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := sameData(tc.read, tc.data); got != tc.want {
+				t.Errorf("sameData(%v, %v) = %v, want %v", tc.read, tc.data, got, tc.want)
+			}
+		})
+	}
+}
+
+// The app cluster's cache holds our Secret copies with a digest in place of
+// their data: one key, 32 bytes, whatever their size.
+func TestTransformLocalDigestsSecrets(t *testing.T) {
+	kubeconfig := make([]byte, 6<<10)
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db-conn", Namespace: "team-a"},
+		Data: map[string][]byte{"kubeconfig": kubeconfig, "endpoint": []byte("https://db.example.org")}}
+	whole := s.DeepCopy().Data
+	if _, err := TransformLocal(s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Data) != 1 || len(s.Data[digestKey]) != 32 {
+		t.Fatalf("cached data = %d keys (%q: %d bytes), want the one digest of 32 bytes", len(s.Data), digestKey, len(s.Data[digestKey]))
+	}
+	if !sameData(s.Data, whole) {
+		t.Error("the cached digest does not match the Secret's own data")
+	}
+	whole["kubeconfig"][0] = 1
+	if sameData(s.Data, whole) {
+		t.Error("the cached digest matches data that changed")
+	}
+}

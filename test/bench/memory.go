@@ -26,6 +26,7 @@ func init() {
 	partFlags = append(partFlags, func(fs *flag.FlagSet) {
 		fs.Var(&memoryOpts.Runs, "memory-runs", "memory part: comma-separated worlds to run: chart (GOMEMLIMIT and GOGC as the chart sets them) and none (neither).")
 		fs.Var(&memoryOpts.RestartGOGC, "memory-restart-gogc", "memory part: comma-separated GOGC values of further restarts at rest in the first world (empty: none).")
+		fs.IntVar(&memoryOpts.SecretBytes, "secret-bytes", 0, "memory and throughput parts: add a key of this many bytes (a kubeconfig's size, say: 5000) to each connection Secret the bench writes, beside its two short keys (0: none).")
 		fs.DurationVar(&memoryOpts.Settle, "memory-settle", 0, "memory part: after each restart's figures at rest, wait this long and read RSS again (the runtime returns freed memory to the system over time; 0: skip).")
 	})
 	register(registeredPart{name: "memory", order: 50, run: runMemory, section: memoryPartSection})
@@ -36,6 +37,7 @@ type memoryOptions struct {
 	Runs        stringList
 	RestartGOGC stringList
 	Settle      time.Duration
+	SecretBytes int
 }
 
 var memoryOpts = memoryOptions{Runs: stringList{"chart", "none"}}
@@ -103,9 +105,12 @@ type memoryRestart struct {
 
 type memoryResult struct {
 	// Build and Source say how and from what the connector was built.
-	Build  string      `json:"build,omitempty"`
-	Source string      `json:"source,omitempty"`
-	Runs   []memoryRun `json:"runs"`
+	Build  string `json:"build,omitempty"`
+	Source string `json:"source,omitempty"`
+	// SecretBytes is --secret-bytes: the size of the kubeconfig key added to
+	// each connection Secret (0: none).
+	SecretBytes int         `json:"secretBytes,omitempty"`
+	Runs        []memoryRun `json:"runs"`
 }
 
 func runMemory(ctx context.Context, b *bench) error {
@@ -114,7 +119,7 @@ func runMemory(ctx context.Context, b *bench) error {
 	if err != nil {
 		return err
 	}
-	res := memoryResult{Build: b.o.ConnectorBuild, Source: b.o.ConnectorSource}
+	res := memoryResult{Build: b.o.ConnectorBuild, Source: b.o.ConnectorSource, SecretBytes: memoryOpts.SecretBytes}
 	for i, run := range memoryOpts.Runs {
 		o := *b.o
 		switch run {
@@ -372,7 +377,7 @@ func memoryPartSection(p printer, r *Results) {
 	}
 	p("## Memory at scale, with and without the chart's runtime settings")
 	p("")
-	p("Each row is a world of its own: %d claims created while the connector is down, a cold start, then a connection Secret per claim written in the control plane (playing Crossplane) and copied down; peak RSS (VmHWM), CPU (user + system) and the live heap (after a forced collection) then. Then a second connector over the synced world; its figures once its first pass is done (nothing queued for 5 s). GOMEMLIMIT and GOGC as the chart's deployment sets them (GOMEMLIMIT: the container's limits.memory of values.yaml, in bytes; GOGC: goGC), or none. RSS at rest is split into anonymous memory and the binary's file-backed pages (RssAnon, RssFile). Connector built as %s%s.", res.Runs[0].Claims, buildName(res.Build), sourceName(res.Source))
+	p("Each row is a world of its own: %d claims created while the connector is down, a cold start, then a connection Secret per claim written in the control plane (playing Crossplane) and copied down; peak RSS (VmHWM), CPU (user + system) and the live heap (after a forced collection) then. Then a second connector over the synced world; its figures once its first pass is done (nothing queued for 5 s). GOMEMLIMIT and GOGC as the chart's deployment sets them (GOMEMLIMIT: the container's limits.memory of values.yaml, in bytes; GOGC: goGC), or none. RSS at rest is split into anonymous memory and the binary's file-backed pages (RssAnon, RssFile). Connector built as %s%s.%s", res.Runs[0].Claims, buildName(res.Build), sourceName(res.Source), secretSize(res.SecretBytes))
 	p("")
 	p("| GOMEMLIMIT | GOGC | claims | in sync after | CPU | per claim | peak RSS | per claim | live heap | per claim | restart: quiet after | CPU | peak RSS | RSS at rest | per claim | anon + file | live heap | load before → after | goal (≤ %.0f KiB a claim) |", goalKiBPerClaim)
 	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|")

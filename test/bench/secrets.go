@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -42,6 +44,9 @@ func (b *bench) connectionSecrets(ctx context.Context, w *world, tr *tracker, cl
 			return fmt.Errorf("remote claim of %s/%s not found", c.namespace, c.name)
 		}
 		s := connectionSecret(connectorNamespace, c.remoteSecretName(), owner)
+		if memoryOpts.SecretBytes > 0 {
+			addKubeconfig(s, i, memoryOpts.SecretBytes)
+		}
 		_, err := w.cpDyn.Resource(secretsGVR).Namespace(connectorNamespace).Create(ctx, s, createOpts)
 		return err
 	})
@@ -53,4 +58,24 @@ func (b *bench) connectionSecrets(ctx context.Context, w *world, tr *tracker, cl
 		return 0, fmt.Errorf("local connection Secrets: %w", err)
 	}
 	return last.Sub(start), nil
+}
+
+// addKubeconfig adds a "kubeconfig" key of n bytes to a connection Secret,
+// different for each i (a control plane issues each cluster its own).
+func addKubeconfig(s *unstructured.Unstructured, i, n int) {
+	b := make([]byte, n)
+	r := rand.New(rand.NewPCG(uint64(i), 1)) //nolint:gosec // test data
+	for j := range b {
+		b[j] = byte(r.Uint32())
+	}
+	data, _ := s.Object["data"].(map[string]any)
+	data["kubeconfig"] = base64.StdEncoding.EncodeToString(b)
+}
+
+// secretSize says, for a report, how large the connection Secrets were.
+func secretSize(n int) string {
+	if n == 0 {
+		return " Connection Secrets: two short keys."
+	}
+	return fmt.Sprintf(" Connection Secrets: two short keys and a kubeconfig of %d bytes (--secret-bytes).", n)
 }

@@ -129,9 +129,7 @@ func (r *reconciler) writeSecret(ctx context.Context, local *unstructured.Unstru
 			}
 			return fmt.Errorf("create secret %s: %w", klog.KObj(want), err)
 		}
-		created := want.DeepCopy()
-		digestData(created) // held as the cache will hold it
-		r.rememberCreated(secretKey(client.ObjectKeyFromObject(want)), created)
+		r.rememberCreated(secretKey(client.ObjectKeyFromObject(want)), digestedCopy(want))
 	case dst.Type != want.Type:
 		// The type of a Secret cannot change: replace it.
 		uid := dst.UID // only the Secret read above, never one put there meanwhile

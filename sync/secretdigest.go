@@ -25,6 +25,18 @@ func digestData(s *corev1.Secret) {
 	}
 }
 
+// digestedCopy is a copy of s as the app cluster's cache holds it: its data
+// as their digest, and never copied whole.
+func digestedCopy(s *corev1.Secret) *corev1.Secret {
+	shallow := *s
+	shallow.Data = nil
+	c := shallow.DeepCopy()
+	if len(s.Data) > 0 {
+		c.Data = map[string][]byte{digestKey: dataDigest(s.Data)}
+	}
+	return c
+}
+
 // dataDigest hashes data in key order, each key and value prefixed with its
 // length, so that no two different maps hash alike.
 func dataDigest(data map[string][]byte) []byte {

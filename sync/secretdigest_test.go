@@ -3,6 +3,7 @@ package sync
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -60,5 +61,31 @@ func TestTransformLocalDigestsSecrets(t *testing.T) {
 	whole["kubeconfig"][0] = 1
 	if sameData(s.Data, whole) {
 		t.Error("the cached digest matches data that changed")
+	}
+}
+
+// The copy of a fresh create that the connector keeps is the cache's form of
+// it; the Secret it was made from keeps its data.
+func TestDigestedCopy(t *testing.T) {
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db-conn", Namespace: "team-a", UID: "1", ResourceVersion: "7",
+		Labels: map[string]string{"mcp-connector.io/managed": "true"}},
+		Type: ConnectionSecretType, Data: map[string][]byte{"password": []byte("s3cret")}}
+	c := digestedCopy(s)
+	cached := s.DeepCopy()
+	if _, err := TransformLocal(cached); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(cached, c); diff != "" {
+		t.Errorf("the copy differs from what the cache holds: -cache +copy:\n%s", diff)
+	}
+	if string(s.Data["password"]) != "s3cret" || len(s.Data) != 1 {
+		t.Errorf("the original's data changed: %v", s.Data)
+	}
+	c.Labels["x"] = "y"
+	if _, ok := s.Labels["x"]; ok {
+		t.Error("the copy shares its labels with the original")
+	}
+	if got := digestedCopy(&corev1.Secret{}); got.Data != nil {
+		t.Errorf("a Secret without data: copy has data %v, want none", got.Data)
 	}
 }

@@ -72,15 +72,18 @@ type memoryRun struct {
 	// Sync is the process after the initial sync and the Secret copies.
 	Sync    procStats `json:"sync"`
 	SyncRSS rssParts  `json:"syncRSS"`
-	// HeapBytes is the live heap then, after a forced collection.
-	HeapBytes int64  `json:"heapBytes"`
-	HeapTop   string `json:"heapTop"`
+	// HeapBytes is the live heap then, after a forced collection; Heap the
+	// runtime's accounts of its memory then.
+	HeapBytes int64    `json:"heapBytes"`
+	Heap      memStats `json:"heap"`
+	HeapTop   string   `json:"heapTop"`
 	// Restart is a second connector over the synced world, once its first
 	// pass is done (nothing left to write); RestartSeconds until then.
 	Restart        procStats `json:"restart"`
 	RestartRSS     rssParts  `json:"restartRSS"`
 	RestartSeconds float64   `json:"restartSeconds"`
 	RestartHeap    int64     `json:"restartHeapBytes"`
+	RestartMem     memStats  `json:"restartMem"`
 	RestartHeapTop string    `json:"restartHeapTop"`
 	RestartLoad    string    `json:"restartLoad"`
 	RestartSettled rssParts  `json:"restartSettled"`
@@ -97,6 +100,7 @@ type memoryRestart struct {
 	Proc    procStats `json:"proc"`
 	RSS     rssParts  `json:"rss"`
 	Heap    int64     `json:"heapBytes"`
+	Mem     memStats  `json:"mem"`
 	Load    string    `json:"load"`
 	// Settled is RSS after --memory-settle more at rest (zero without).
 	Settled    rssParts `json:"settled"`
@@ -220,7 +224,8 @@ func (b *bench) memoryRun(ctx context.Context, n int, o *Options, run string, re
 		return r, err
 	}
 	r.SyncRSS = readRSSParts(conn.pid())
-	r.HeapBytes, r.HeapTop = b.liveHeap(ctx, conn, name)
+	r.Heap, r.HeapTop = b.liveHeap(ctx, conn, name)
+	r.HeapBytes = r.Heap.Alloc
 	b.logf("memory %d, %s: in sync after %.1f s, peak RSS %.0f MiB (%.1f KiB a claim), live heap %.0f MiB",
 		n, run, r.SyncSeconds, mib(r.Sync.PeakRSS), kibPerClaim(r.Sync.PeakRSS, n), mib(r.HeapBytes))
 	conn.stop()
@@ -229,7 +234,7 @@ func (b *bench) memoryRun(ctx context.Context, n int, o *Options, run string, re
 	if err != nil {
 		return r, fmt.Errorf("restart: %w", err)
 	}
-	r.Restart, r.RestartRSS, r.RestartSeconds, r.RestartHeap = rs.Proc, rs.RSS, rs.Seconds, rs.Heap
+	r.Restart, r.RestartRSS, r.RestartSeconds, r.RestartHeap, r.RestartMem = rs.Proc, rs.RSS, rs.Seconds, rs.Heap, rs.Mem
 	r.RestartHeapTop, r.RestartLoad, r.RestartSettled = rs.heapTop, rs.Load, rs.Settled
 	b.logf("memory %d, %s: restart quiet after %.1f s, peak RSS %.0f MiB, RSS %.0f MiB (%.1f KiB a claim; file %.0f MiB), live heap %.0f MiB",
 		n, run, r.RestartSeconds, mib(r.Restart.PeakRSS), mib(r.Restart.RSS), kibPerClaim(r.Restart.RSS, n), mib(r.RestartRSS.File), mib(r.RestartHeap))
@@ -284,7 +289,8 @@ func (b *bench) restartAtRest(ctx context.Context, w *world, o *Options, n int, 
 			f.SettledCPU = p.CPU.Seconds()
 		}
 	}
-	f.Heap, f.heapTop = b.liveHeap(ctx, conn, name)
+	f.Mem, f.heapTop = b.liveHeap(ctx, conn, name)
+	f.Heap = f.Mem.Alloc
 	if !top {
 		f.heapTop = ""
 	}
@@ -307,36 +313,61 @@ func readRSSParts(pid int) rssParts {
 }
 
 // liveHeap takes a heap profile after a forced collection and returns the
-// live heap (the runtime's heap_alloc right after it) and the profile's top.
-func (b *bench) liveHeap(ctx context.Context, conn *connector, name string) (int64, string) {
+// runtime's accounts of its memory right after it and the profile's top.
+func (b *bench) liveHeap(ctx context.Context, conn *connector, name string) (memStats, string) {
 	p := &profiler{addr: conn.pprofAddr, dir: filepath.Join(b.o.Out, "profiles")}
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
-		return 0, err.Error()
+		return memStats{}, err.Error()
 	}
 	file := filepath.Join(p.dir, name+"-heap.pprof")
 	if err := p.fetch(ctx, "/debug/pprof/heap?gc=1", file); err != nil {
-		return 0, fmt.Sprintf("heap profile: %v", err)
+		return memStats{}, fmt.Sprintf("heap profile: %v", err)
 	}
-	return heapAlloc(ctx, p, file+".txt"), pprofTop("-sample_index=inuse_space", file)
+	return readMemStats(ctx, p, file+".txt"), pprofTop("-sample_index=inuse_space", file)
 }
 
-// heapAlloc is HeapAlloc right after a forced collection, from the text form
-// of the heap profile (its runtime.MemStats lines are written then).
-func heapAlloc(ctx context.Context, p *profiler, file string) int64 {
+// memStats is what the runtime says of its memory (runtime.MemStats) right
+// after a forced collection: the live heap (Alloc), the spans holding it
+// (Inuse: Alloc plus the free room in spans that hold live objects), free
+// spans still resident (Idle - Released) and returned to the system
+// (Released), and goroutine stacks (Stack).
+type memStats struct {
+	Alloc    int64 `json:"heapAlloc"`
+	Inuse    int64 `json:"heapInuse"`
+	Idle     int64 `json:"heapIdle"`
+	Released int64 `json:"heapReleased"`
+	Stack    int64 `json:"stackInuse"`
+	Sys      int64 `json:"sys"`
+	NextGC   int64 `json:"nextGC"`
+}
+
+// retained is the free heap the runtime keeps resident.
+func (m memStats) retained() int64 { return m.Idle - m.Released }
+
+// readMemStats reads the runtime.MemStats lines of the text form of a heap
+// profile taken after a forced collection (zero when unreadable).
+func readMemStats(ctx context.Context, p *profiler, file string) memStats {
 	if err := p.fetch(ctx, "/debug/pprof/heap?gc=1&debug=1", file); err != nil {
-		return 0
+		return memStats{}
 	}
 	raw, err := os.ReadFile(file)
 	if err != nil {
-		return 0
+		return memStats{}
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, "# HeapAlloc = "); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return n
+	return parseMemStats(string(raw))
+}
+
+func parseMemStats(text string) memStats {
+	var m memStats
+	fields := map[string]*int64{"HeapAlloc": &m.Alloc, "HeapInuse": &m.Inuse, "HeapIdle": &m.Idle, "HeapReleased": &m.Released, "Sys": &m.Sys, "Stack": &m.Stack, "NextGC": &m.NextGC}
+	for _, line := range strings.Split(text, "\n") {
+		k, v, ok := strings.Cut(strings.TrimPrefix(line, "# "), " = ")
+		if dst, known := fields[k]; known && ok && strings.HasPrefix(line, "# ") {
+			v, _, _ = strings.Cut(v, " ") // "Stack = inuse / sys"
+			*dst, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		}
 	}
-	return 0
+	return m
 }
 
 // waitQuiet waits until the connector has reconciled at least n times and
@@ -414,6 +445,7 @@ func memoryPartSection(p printer, r *Results) {
 		}
 		p("")
 	}
+	memStatsTable(p, res)
 	for _, x := range res.Runs {
 		lim := fmt.Sprintf("GOMEMLIMIT %s, GOGC %s", limitName(x.GoMemLimit), gogcName(x.GOGC))
 		for _, s := range []struct{ title, body string }{{"after the initial sync", x.HeapTop}, {"at rest after the restart", x.RestartHeapTop}} {
@@ -425,6 +457,35 @@ func memoryPartSection(p printer, r *Results) {
 			p("")
 		}
 	}
+}
+
+// memStatsTable shows where the anonymous memory goes by the runtime's own
+// accounts, read right after the forced collection of each heap profile.
+func memStatsTable(p printer, res memoryResult) {
+	if res.Runs[0].Heap.Inuse == 0 {
+		return // a report of a run before these were read
+	}
+	p("### The runtime's memory right after a forced collection")
+	p("")
+	p("runtime.MemStats, from the heap profiles: the live heap; the rest of the spans that hold it (room the allocator cannot give back while one object in a span lives); free spans the runtime keeps resident; free spans returned to the system; goroutine stacks; the heap goal of the next collection; all the runtime has mapped.")
+	p("")
+	p("| GOMEMLIMIT | GOGC | when | live heap | rest of its spans | free, kept | free, returned | stacks | next GC at | runtime total |")
+	p("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	row := func(x memoryRun, when string, m memStats) {
+		if m.Inuse == 0 {
+			return
+		}
+		p("| %s | %s | %s | %.0f MiB | %.0f MiB | %.0f MiB | %.0f MiB | %.1f MiB | %.0f MiB | %.0f MiB |", limitName(x.GoMemLimit), gogcName(x.GOGC), when,
+			mib(m.Alloc), mib(m.Inuse-m.Alloc), mib(m.retained()), mib(m.Released), mib(m.Stack), mib(m.NextGC), mib(m.Sys))
+	}
+	for _, x := range res.Runs {
+		row(x, "after the sync", x.Heap)
+		row(x, "restart, at rest", x.RestartMem)
+		for _, y := range x.Restarts {
+			row(x, "restart at GOGC "+gogcName(y.GOGC), y.Mem)
+		}
+	}
+	p("")
 }
 
 func limitName(b int64) string {

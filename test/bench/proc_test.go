@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"testing"
 )
 
@@ -25,5 +28,28 @@ func TestProcStatus(t *testing.T) {
 	}
 	if _, err := procStatus(-1); err == nil {
 		t.Error("procStatus(-1): want an error")
+	}
+}
+
+// TestParseMemStats reads the runtime.MemStats lines of this process's own
+// heap profile in its text form, as the connector's /debug/pprof/heap?debug=1
+// serves it.
+func TestParseMemStats(t *testing.T) {
+	runtime.GC()
+	var buf bytes.Buffer
+	if err := pprof.Lookup("heap").WriteTo(&buf, 1); err != nil {
+		t.Fatal(err)
+	}
+	var want runtime.MemStats
+	runtime.ReadMemStats(&want)
+	m := parseMemStats(buf.String())
+	if m.Alloc <= 0 || m.Inuse < m.Alloc || m.Stack <= 0 || m.NextGC <= 0 {
+		t.Errorf("parsed %+v: want a live heap, spans holding it, stacks and a goal", m)
+	}
+	if m.Sys != int64(want.Sys) && (m.Sys < int64(want.Sys)/2 || m.Sys > int64(want.Sys)*2) {
+		t.Errorf("Sys = %d, the runtime says %d", m.Sys, want.Sys)
+	}
+	if m.Idle < m.Released || m.retained() != m.Idle-m.Released {
+		t.Errorf("idle %d, released %d", m.Idle, m.Released)
 	}
 }

@@ -123,10 +123,44 @@ func internValue(key string, v any) any {
 		}
 	case string:
 		if internedValues[key] {
-			return shared.get(x)
+			return sharedBoxes.get(x)
 		}
 	}
 	return v
+}
+
+// sharedBoxes holds the shared strings boxed as map values: an any that
+// holds a string points to a string header of its own, so a value shared by
+// every object takes one header, not one an object.
+var sharedBoxes = &boxTable{m: map[string]any{}, max: maxInterned}
+
+type boxTable struct {
+	mu  stdsync.RWMutex
+	m   map[string]any
+	max int
+}
+
+// get returns the shared box of s's shared copy, adding it while the table
+// has room.
+func (t *boxTable) get(s string) any {
+	t.mu.RLock()
+	v, ok := t.m[s]
+	t.mu.RUnlock()
+	if ok {
+		return v
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if v, ok := t.m[s]; ok {
+		return v
+	}
+	s = shared.get(s)
+	if len(t.m) >= t.max {
+		return s
+	}
+	var boxed any = s
+	t.m[s] = boxed
+	return boxed
 }
 
 // internStringMap shares the keys of a label, annotation or data map, and

@@ -115,6 +115,18 @@ func TestTransformsShareStrings(t *testing.T) {
 			t.Errorf("%s %q is shared, want each object's own copy", name, s[0])
 		}
 	}
+	// A repeating value is held in one box: an any's data word points to
+	// the same string header in both objects.
+	box := func(v any) unsafe.Pointer { return (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] }
+	for name, v := range map[string][2]any{
+		"kind":           {a.Object["kind"], b.Object["kind"]},
+		"condition type": {cond(a, 0)["type"], cond(b, 0)["type"]},
+		"field manager":  {entry(a, 0)["manager"], entry(b, 0)["manager"]},
+	} {
+		if box(v[0]) != box(v[1]) {
+			t.Errorf("%s %v: boxed once an object, want one box shared", name, v[0])
+		}
+	}
 	for i := range 2 {
 		fa, fb := entry(a, i)["fieldsV1"], entry(b, i)["fieldsV1"]
 		if reflect.ValueOf(fa).UnsafePointer() != reflect.ValueOf(fb).UnsafePointer() {

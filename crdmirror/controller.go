@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -99,6 +102,26 @@ func (r *Reconciler) xrdOfLocalCRD(_ context.Context, o client.Object) []reconci
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
 }
 
+// listXRDs lists the control plane's XRDs from the cache. Until one list
+// succeeded, a failure is retried (the Connection does not say every API is
+// mirrored before they are known), as long as the control plane is
+// reachable.
+func (r *Reconciler) listXRDs(ctx context.Context) (*unstructured.UnstructuredList, error) {
+	xrds := &unstructured.UnstructuredList{}
+	xrds.SetGroupVersionKind(XRDGVK.GroupVersion().WithKind("CompositeResourceDefinitionList"))
+	bo := backoff.NewExponentialBackOff()
+	bo.MaxElapsedTime = 0
+	bo.MaxInterval = 10 * time.Second
+	err := backoff.Retry(func() error {
+		err := r.Clusters.Remote.GetClient().List(ctx, xrds)
+		if err != nil && (r.States.HaveListed() || !r.Clusters.Gate.State().Reachable) {
+			return backoff.Permanent(err)
+		}
+		return err
+	}, backoff.WithContext(bo, ctx))
+	return xrds, err
+}
+
 // onGateOpen requeues every XRD the control plane has, and every API we
 // mirror, when the gate opens or the control plane becomes reachable: work
 // skipped during an outage resumes.
@@ -120,12 +143,15 @@ func (r *Reconciler) onGateOpen(ctx context.Context, q workqueue.TypedRateLimiti
 }
 
 func (r *Reconciler) enqueueAll(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	xrds := &unstructured.UnstructuredList{}
-	xrds.SetGroupVersionKind(XRDGVK.GroupVersion().WithKind("CompositeResourceDefinitionList"))
-	if err := r.Clusters.Remote.GetClient().List(ctx, xrds); err == nil {
-		for _, x := range xrds.Items {
+	if xrds, err := r.listXRDs(ctx); err == nil {
+		listed := []connection.APIState{}
+		for i, x := range xrds.Items {
 			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: x.GetName()}})
+			if a := apiOf(&xrds.Items[i], r.XRDSelector); a.CRD != "" {
+				listed = append(listed, connection.APIState{Name: a.CRD, XRD: x.GetName(), Message: "offered by the control plane, not mirrored yet"})
+			}
 		}
+		r.States.Listed(listed)
 	}
 	crds := &apiextensionsv1.CustomResourceDefinitionList{}
 	if err := r.Clusters.Local.GetClient().List(ctx, crds, client.MatchingLabels{conflict.LabelConnection: r.Connection}); err == nil {

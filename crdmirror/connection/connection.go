@@ -230,7 +230,7 @@ func (r *Reporter) writeStatus(ctx context.Context) error {
 	}
 	old, _, _ := unstructured.NestedMap(cur.Object, "status")
 	claims, countErr := r.countClaims(ctx)
-	want := Status(r.Gate.State(), r.States.List(), claims, old)
+	want := Status(r.Gate.State(), r.States.List(), r.States.HaveListed(), claims, old)
 	if conflict.EqualJSON(normalize(old), normalize(want)) {
 		return countErr
 	}

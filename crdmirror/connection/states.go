@@ -38,6 +38,7 @@ func (a APIState) GVK() schema.GroupVersionKind {
 type States struct {
 	mu      gosync.Mutex
 	byXRD   map[string]APIState
+	listed  bool
 	changed chan struct{}
 }
 
@@ -55,6 +56,34 @@ func (s *States) Set(a APIState) {
 	}
 	s.byXRD[a.XRD] = a
 	s.notify()
+}
+
+// Listed records that the mirror has listed the control plane's XRDs: apis
+// are those it offers, each pending unless the mirror has looked at it
+// already. Until then no API is known, which does not mean none is offered.
+func (s *States) Listed(apis []APIState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := !s.listed
+	s.listed = true
+	for _, a := range apis {
+		if _, ok := s.byXRD[a.XRD]; !ok {
+			a.State = StatePending
+			s.byXRD[a.XRD] = a
+			changed = true
+		}
+	}
+	if changed {
+		s.notify()
+	}
+}
+
+// HaveListed says whether the mirror has listed the control plane's XRDs
+// once.
+func (s *States) HaveListed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.listed
 }
 
 // Forget drops an API whose XRD and mirror are both gone.

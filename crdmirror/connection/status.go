@@ -13,10 +13,13 @@ import (
 )
 
 // Status computes the Connection status from the gate, the API
-// states and the local claims counted by condition.ClaimState (nil: not known
-// now, the old counts stay). old is the current status: condition transition
+// states, whether the mirror has listed the control plane's XRDs yet (listed)
+// and the local claims counted by condition.ClaimState (nil: not known now,
+// the old counts stay). old is the current status: condition transition
 // times are kept when a condition did not change, so the result is stable.
-func Status(gate controlplane.GateState, apis []APIState, claims map[string]int, old map[string]any) map[string]any {
+// APIsMirrored is never true before the XRDs were listed: no API seen yet is
+// not every API mirrored.
+func Status(gate controlplane.GateState, apis []APIState, listed bool, claims map[string]int, old map[string]any) map[string]any {
 	counts := map[string]int{}
 	list := make([]any, 0, len(apis))
 	for _, a := range apis {
@@ -34,9 +37,12 @@ func Status(gate controlplane.GateState, apis []APIState, claims map[string]int,
 	}
 	reachable := cond(ConditionReachable, gate.Reachable, reachReason(gate), gate.Message)
 	ready := cond(ConditionReady, gate.Open, gate.Reason, gate.Message)
-	mirrored := cond(ConditionMirrored, counts[StateRefused]+counts[StatePending]+counts[StateWithdrawn] == 0,
+	mirrored := cond(ConditionMirrored, listed && counts[StateRefused]+counts[StatePending]+counts[StateWithdrawn] == 0,
 		"AllMirrored", "every claim API the control plane offers is mirrored")
-	if mirrored.Status != metav1.ConditionTrue {
+	switch {
+	case !listed:
+		mirrored.Reason, mirrored.Message = "NotListed", "the control plane's APIs have not been listed yet"
+	case mirrored.Status != metav1.ConditionTrue:
 		mirrored.Reason, mirrored.Message = "NotAllMirrored", summary+"; see status.apis"
 	}
 	status := map[string]any{

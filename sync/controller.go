@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -163,8 +164,7 @@ func (r *reconciler) mapRemoteSecret(ctx context.Context, o client.Object) []rec
 		return nil
 	}
 	remote := r.newRemote()
-	// Only its marks are read: no copy of the cached object.
-	if err := r.cl.remoteClient().Get(ctx, types.NamespacedName{Namespace: r.cfg.Namespace, Name: owner.Name}, remote, client.UnsafeDisableDeepCopy); err != nil {
+	if err := r.cl.remoteClient().Get(ctx, types.NamespacedName{Namespace: r.cfg.Namespace, Name: owner.Name}, remote); err != nil {
 		return nil
 	}
 	return r.mapRemote(ctx, remote)
@@ -196,14 +196,22 @@ func (r *reconciler) onGateChange(ctx context.Context, q workqueue.TypedRateLimi
 	return nil
 }
 
+// enqueueAll queues every local claim of the kind, by the keys of the
+// informer's store: nothing is listed or decoded.
 func (r *reconciler) enqueueAll(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(r.gvk.GroupVersion().WithKind(r.gvk.Kind + "List"))
-	if err := r.cl.localClient().List(ctx, list); err != nil {
-		log.FromContext(ctx).Error(err, "List local claims after a control-plane change")
+	inf, err := r.cl.Local.GetCache().GetInformer(ctx, r.newLocal())
+	if err != nil {
+		log.FromContext(ctx).Error(err, "Get the local claims' informer after a control-plane change")
 		return
 	}
-	for i := range list.Items {
-		q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	store, ok := inf.(toolscache.SharedIndexInformer)
+	if !ok {
+		log.FromContext(ctx).Error(fmt.Errorf("the cache's informer (%T) has no store", inf), "List local claims after a control-plane change")
+		return
+	}
+	for _, key := range store.GetStore().ListKeys() {
+		if ns, name, err := toolscache.SplitMetaNamespaceKey(key); err == nil {
+			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
+		}
 	}
 }

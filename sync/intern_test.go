@@ -1,9 +1,10 @@
 package sync
 
 import (
+	"bytes"
 	"fmt"
-	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 )
 
 // remoteClaimJSON is a remote claim as the control plane serves it: our
@@ -61,77 +63,131 @@ func keyOf(m map[string]any, k string) string {
 	return ""
 }
 
-func TestTransformsShareStrings(t *testing.T) {
-	a, b := decodeClaim(t, remoteClaimJSON(1)), decodeClaim(t, remoteClaimJSON(2))
-	want := decodeClaim(t, remoteClaimJSON(1))
-	for _, u := range []*unstructured.Unstructured{a, b, want} {
-		if _, err := TransformControlPlane(u); err != nil {
+// A claim goes into a cache packed: a read from the cache returns the claim
+// as it was (with only its kept managedFields), the metadata the handlers
+// read is the claim's, and what repeats across claims is held once.
+func TestTransformsPackClaims(t *testing.T) {
+	pk := func(raw []byte) *packedClaim {
+		t.Helper()
+		obj, err := TransformControlPlane(decodeClaim(t, raw))
+		if err != nil {
 			t.Fatal(err)
 		}
+		p, ok := obj.(*packedClaim)
+		if !ok {
+			t.Fatalf("the transform returned %T, want a packed claim", obj)
+		}
+		return p
 	}
-	// Interning never changes an object by value (want went through it
-	// too; the spec part of the entries is TestTransformControlPlane's).
-	plain := decodeClaim(t, remoteClaimJSON(1))
-	plain.SetManagedFields(want.GetManagedFields())
-	if diff := cmp.Diff(plain.Object, a.Object); diff != "" {
-		t.Errorf("the transformed claim differs from the claim with its kept managedFields: -want +got:\n%s", diff)
+	a, b := pk(remoteClaimJSON(1)), pk(remoteClaimJSON(2))
+
+	want := decodeClaim(t, remoteClaimJSON(1))
+	kept, err := TransformControlPlane(decodeClaim(t, remoteClaimJSON(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.SetManagedFields(kept.(metav1.Object).GetManagedFields())
+	got := a.DeepCopyObject().(*unstructured.Unstructured)
+	if diff := cmp.Diff(want.Object, got.Object); diff != "" {
+		t.Errorf("a read of the packed claim differs from the claim with its kept managedFields: -want +got:\n%s", diff)
+	}
+	if len(want.GetManagedFields()) != 2 {
+		t.Errorf("kept %d managedFields entries, want the 2 with spec fields", len(want.GetManagedFields()))
 	}
 
-	spec := func(u *unstructured.Unstructured) map[string]any { return u.Object["spec"].(map[string]any) }
-	cond := func(u *unstructured.Unstructured, i int) map[string]any {
-		return u.Object["status"].(map[string]any)["conditions"].([]any)[i].(map[string]any)
+	// Every getter answers what the claim says.
+	var m metav1.Object = a
+	for name, v := range map[string][2]any{
+		"name":              {m.GetName(), want.GetName()},
+		"namespace":         {m.GetNamespace(), want.GetNamespace()},
+		"uid":               {m.GetUID(), want.GetUID()},
+		"resourceVersion":   {m.GetResourceVersion(), want.GetResourceVersion()},
+		"generation":        {m.GetGeneration(), want.GetGeneration()},
+		"creationTimestamp": {m.GetCreationTimestamp(), want.GetCreationTimestamp()},
+		"deletionTimestamp": {m.GetDeletionTimestamp(), want.GetDeletionTimestamp()},
+		"labels":            {m.GetLabels(), want.GetLabels()},
+		"annotations":       {m.GetAnnotations(), want.GetAnnotations()},
+		"finalizers":        {m.GetFinalizers(), want.GetFinalizers()},
+		"ownerReferences":   {m.GetOwnerReferences(), want.GetOwnerReferences()},
+		"managedFields":     {m.GetManagedFields(), want.GetManagedFields()},
+		"kind":              {a.GetObjectKind().GroupVersionKind(), want.GroupVersionKind()},
+	} {
+		if diff := cmp.Diff(v[1], v[0]); diff != "" {
+			t.Errorf("%s: -claim +packed:\n%s", name, diff)
+		}
 	}
-	md := func(u *unstructured.Unstructured) map[string]any { return u.Object["metadata"].(map[string]any) }
-	entry := func(u *unstructured.Unstructured, i int) map[string]any {
-		return md(u)["managedFields"].([]any)[i].(map[string]any)
+
+	// Reads are the reader's own: a change to one is in no other read.
+	got.SetLabels(map[string]string{"changed": "yes"})
+	unstructured.RemoveNestedField(got.Object, "spec")
+	if again := a.DeepCopyObject().(*unstructured.Unstructured); !cmp.Equal(want.Object, again.Object) {
+		t.Error("a change to one read shows in the next read")
 	}
-	sharedCases := map[string][2]string{
-		"key apiVersion":           {keyOf(a.Object, "apiVersion"), keyOf(b.Object, "apiVersion")},
-		"key creationTimestamp":    {keyOf(md(a), "creationTimestamp"), keyOf(md(b), "creationTimestamp")},
-		"key of a spec field":      {keyOf(spec(a), "writeConnectionSecretToRef"), keyOf(spec(b), "writeConnectionSecretToRef")},
-		"key of a condition":       {keyOf(cond(a, 1), "lastTransitionTime"), keyOf(cond(b, 1), "lastTransitionTime")},
-		"kind":                     {a.Object["kind"].(string), b.Object["kind"].(string)},
-		"namespace":                {md(a)["namespace"].(string), md(b)["namespace"].(string)},
-		"finalizer":                {a.GetFinalizers()[0], b.GetFinalizers()[0]},
-		"cluster-id label's value": {md(a)["labels"].(map[string]any)[conflict.LabelClusterID].(string), md(b)["labels"].(map[string]any)[conflict.LabelClusterID].(string)},
-		"condition type":           {cond(a, 0)["type"].(string), cond(b, 0)["type"].(string)},
-		"condition reason":         {cond(a, 1)["reason"].(string), cond(b, 1)["reason"].(string)},
-		"Crossplane's default":     {spec(a)["compositeDeletePolicy"].(string), spec(b)["compositeDeletePolicy"].(string)},
-		"field manager":            {entry(a, 0)["manager"].(string), entry(b, 0)["manager"].(string)},
+
+	// The reflector may transform an object twice: the second time keeps it
+	// as it is, with its managedFields.
+	for name, transform := range map[string]func(any) (any, error){"local": TransformLocal, "control-plane": TransformControlPlane} {
+		raw := slices.Clone(a.raw)
+		if again, err := transform(a); err != nil || again != any(a) || !bytes.Equal(raw, a.raw) {
+			t.Errorf("the %s transform again: %p, %v, changed %v; want the same claim, unchanged", name, again, err, !bytes.Equal(raw, a.raw))
+		}
 	}
-	for name, s := range sharedCases {
-		if s[0] == "" || !sameString(s[0], s[1]) {
+
+	// Repeating values are held once; the rest is one buffer.
+	for name, s := range map[string][2]string{
+		"apiVersion": {a.APIVersion, b.APIVersion},
+		"kind":       {a.Kind, b.Kind},
+		"namespace":  {a.GetNamespace(), b.GetNamespace()},
+	} {
+		if !sameString(s[0], s[1]) {
 			t.Errorf("%s %q: two copies, want one shared", name, s[0])
 		}
 	}
-	// Values that differ between objects, or that are not known to repeat,
-	// stay each object's own.
-	for name, s := range map[string][2]string{
-		"uid":                  {a.GetAnnotations()[conflict.AnnotationClaimUID], want.GetAnnotations()[conflict.AnnotationClaimUID]},
-		"lastTransitionTime":   {cond(a, 0)["lastTransitionTime"].(string), cond(want, 0)["lastTransitionTime"].(string)},
-		"a spec field's value": {spec(a)["size"].(string), spec(want)["size"].(string)},
-	} {
-		if sameString(s[0], s[1]) {
-			t.Errorf("%s %q is shared, want each object's own copy", name, s[0])
-		}
+	if !strings.HasPrefix(string(a.raw), metaPrefix) || cap(a.raw) != len(a.raw) {
+		t.Errorf("raw starts %.20q, len %d, cap %d: want the metadata first, the buffer exactly its size", a.raw, len(a.raw), cap(a.raw))
 	}
-	// A repeating value is held in one box: an any's data word points to
-	// the same string header in both objects.
-	box := func(v any) unsafe.Pointer { return (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] }
-	for name, v := range map[string][2]any{
-		"kind":           {a.Object["kind"], b.Object["kind"]},
-		"condition type": {cond(a, 0)["type"], cond(b, 0)["type"]},
-		"field manager":  {entry(a, 0)["manager"], entry(b, 0)["manager"]},
-	} {
-		if box(v[0]) != box(v[1]) {
-			t.Errorf("%s %v: boxed once an object, want one box shared", name, v[0])
-		}
+
+	// A setter keeps its meaning.
+	a.SetLabels(map[string]string{"x": "1"})
+	if l := a.DeepCopyObject().(*unstructured.Unstructured).GetLabels(); !cmp.Equal(l, map[string]string{"x": "1"}) || a.GetName() != want.GetName() {
+		t.Errorf("after SetLabels: labels %v, name %q; want the new labels, the name kept", l, a.GetName())
 	}
-	for i := range 2 {
-		fa, fb := entry(a, i)["fieldsV1"], entry(b, i)["fieldsV1"]
-		if reflect.ValueOf(fa).UnsafePointer() != reflect.ValueOf(fb).UnsafePointer() {
-			t.Errorf("managedFields[%d].fieldsV1: two maps, want the one of identical entries shared", i)
-		}
+}
+
+// A local claim's ControlPlaneSynced reason is read once, when packed: the
+// Connection counts claims by it without decoding them.
+func TestPackedSyncedReason(t *testing.T) {
+	u := decodeClaim(t, remoteClaimJSON(1))
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	conds = append(conds, map[string]any{"type": condition.Type, "status": "False", "reason": condition.ReasonUnreachable})
+	if err := unstructured.SetNestedSlice(u.Object, conds, "status", "conditions"); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := TransformLocal(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := obj.(condition.SyncedReasoner); !ok || r.SyncedReason() != condition.ReasonUnreachable {
+		t.Errorf("the packed local claim's synced reason: %T %v, want %q", obj, obj, condition.ReasonUnreachable)
+	}
+}
+
+// Whole-valued floats come back as floats, integers as integers: a claim
+// read from the cache compares equal to the same claim read live.
+func TestPackKeepsNumbers(t *testing.T) {
+	raw := []byte(`{"apiVersion":"example.org/v1","kind":"Database","metadata":{"name":"db","namespace":"a"},
+"spec":{"replicas":3,"ratio":2.0,"scale":0.5,"big":1e300,"list":[1,1.0,{"n":4.0}]}}`)
+	live := decodeClaim(t, raw)
+	obj, err := TransformLocal(decodeClaim(t, raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := obj.(*packedClaim).DeepCopyObject().(*unstructured.Unstructured)
+	if diff := cmp.Diff(live.Object, got.Object); diff != "" {
+		t.Errorf("numbers changed in the cache: -live +cached:\n%s", diff)
+	}
+	if _, ok := got.Object["spec"].(map[string]any)["ratio"].(float64); !ok {
+		t.Errorf("spec.ratio read from the cache is %T, want float64", got.Object["spec"].(map[string]any)["ratio"])
 	}
 }
 
@@ -195,21 +251,14 @@ func TestStringTableBound(t *testing.T) {
 	if got := tab.get(c); !sameString(got, c) || len(tab.m) != 2 {
 		t.Errorf("past the bound: got a table of %d, want c returned as given and the table left at 2", len(tab.m))
 	}
-	fields := &mapTable{m: map[string]map[string]any{}, max: 1}
-	one := map[string]any{"f:a": map[string]any{}}
-	fields.get("1", func() map[string]any { return one })
-	two := map[string]any{"f:b": map[string]any{}}
-	if got := fields.get("2", func() map[string]any { return two }); reflect.ValueOf(got).UnsafePointer() != reflect.ValueOf(two).UnsafePointer() || len(fields.m) != 1 {
-		t.Errorf("past the bound: got a table of %d, want the map returned as given and the table left at 1", len(fields.m))
-	}
 }
 
 // BenchmarkTransformHeap reports the heap a remote claim keeps in the
-// cache (KiB/claim): as decoded, with its managedFields trimmed as before
-// sharing (specFields, compact), and after the control-plane transform.
+// cache (KiB/claim): as decoded, with its managedFields trimmed (specFields,
+// compact), and as the control-plane transform packs it.
 func BenchmarkTransformHeap(b *testing.B) {
 	const n = 2000
-	trim := func(u *unstructured.Unstructured) {
+	trim := func(u *unstructured.Unstructured) any {
 		var kept []metav1.ManagedFieldsEntry
 		for _, mf := range u.GetManagedFields() {
 			if spec := specFields(mf); spec != nil {
@@ -217,13 +266,16 @@ func BenchmarkTransformHeap(b *testing.B) {
 			}
 		}
 		u.SetManagedFields(kept)
+		return u
 	}
-	transform := func(u *unstructured.Unstructured) {
-		if _, err := TransformControlPlane(u); err != nil {
+	transform := func(u *unstructured.Unstructured) any {
+		obj, err := TransformControlPlane(u)
+		if err != nil {
 			b.Fatal(err)
 		}
+		return obj
 	}
-	measure := func(f func(*unstructured.Unstructured)) float64 {
+	measure := func(f func(*unstructured.Unstructured) any) float64 {
 		raws := make([][]byte, n)
 		for i := range raws {
 			raws[i] = remoteClaimJSON(i)
@@ -231,10 +283,9 @@ func BenchmarkTransformHeap(b *testing.B) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		kept := make([]*unstructured.Unstructured, n)
+		kept := make([]any, n)
 		for i := range kept {
-			kept[i] = decodeClaim(b, raws[i])
-			f(kept[i])
+			kept[i] = f(decodeClaim(b, raws[i]))
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
@@ -243,8 +294,8 @@ func BenchmarkTransformHeap(b *testing.B) {
 		return float64(after.HeapAlloc-before.HeapAlloc) / 1024 / n
 	}
 	for range b.N {
-		b.ReportMetric(measure(func(*unstructured.Unstructured) {}), "KiB/decoded")
+		b.ReportMetric(measure(func(u *unstructured.Unstructured) any { return u }), "KiB/decoded")
 		b.ReportMetric(measure(trim), "KiB/trimmed")
-		b.ReportMetric(measure(transform), "KiB/shared")
+		b.ReportMetric(measure(transform), "KiB/packed")
 	}
 }

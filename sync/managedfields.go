@@ -17,7 +17,7 @@ import (
 // those only what the decisions read (compact).
 func TransformControlPlane(obj any) (any, error) {
 	m, ok := obj.(metav1.Object)
-	if !ok {
+	if _, done := obj.(*packedClaim); !ok || done {
 		return obj, nil
 	}
 	u, claim := obj.(*unstructured.Unstructured)
@@ -34,9 +34,8 @@ func TransformControlPlane(obj any) (any, error) {
 			kept = append(kept, compact(mf, spec))
 		}
 	}
-	setManagedFields(u, kept)
-	internObject(u.Object)
-	return obj, nil
+	u.SetManagedFields(kept)
+	return packed(u), nil
 }
 
 // specFields returns the f:spec part of a main-resource entry, or nil.
@@ -159,7 +158,7 @@ func keysOf(m map[string]string) map[string]string {
 // and our Secret copies keep a digest of their data instead of the data.
 func TransformLocal(obj any) (any, error) {
 	m, ok := obj.(metav1.Object)
-	if !ok {
+	if _, done := obj.(*packedClaim); !ok || done {
 		return obj, nil
 	}
 	u, claim := obj.(*unstructured.Unstructured)
@@ -183,9 +182,17 @@ func TransformLocal(obj any) (any, error) {
 			}
 		}
 	}
-	setManagedFields(u, kept)
-	internObject(u.Object)
-	return obj, nil
+	u.SetManagedFields(kept)
+	return packed(u), nil
+}
+
+// packed is what a cache holds of a claim: packed (packed.go), or the claim
+// itself if it cannot be encoded.
+func packed(u *unstructured.Unstructured) any {
+	if p, err := pack(u); err == nil {
+		return p
+	}
+	return u
 }
 
 // downKeys are the top-level spec fields (as "f:name") of FieldManagerDown's

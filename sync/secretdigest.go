@@ -18,8 +18,14 @@ import (
 // cannot hold a '/', so no Secret read from the API server has this key.
 const digestKey = "mcp-connector.io/data-sha256"
 
-// digestData replaces the data of a cached Secret by their digest.
+// digestData replaces the data of a cached Secret by their digest. A Secret
+// digested already stays as it is: client-go's reflector may give an object
+// of its initial list to the transform twice (once into the list it streams,
+// once into the store).
 func digestData(s *corev1.Secret) {
+	if _, done := s.Data[digestKey]; done && len(s.Data) == 1 {
+		return
+	}
 	if len(s.Data) > 0 {
 		s.Data = map[string][]byte{digestKey: dataDigest(s.Data)}
 	}

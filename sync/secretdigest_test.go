@@ -58,6 +58,13 @@ func TestTransformLocalDigestsSecrets(t *testing.T) {
 	if !sameData(s.Data, whole) {
 		t.Error("the cached digest does not match the Secret's own data")
 	}
+	// The reflector may transform an object of its initial list twice.
+	if _, err := TransformLocal(s); err != nil {
+		t.Fatal(err)
+	}
+	if !sameData(s.Data, whole) {
+		t.Error("transformed twice, the cached digest no longer matches the Secret's own data")
+	}
 	whole["kubeconfig"][0] = 1
 	if sameData(s.Data, whole) {
 		t.Error("the cached digest matches data that changed")

@@ -172,7 +172,7 @@ func (o *RunOptions) setup(mgr manager.Manager, cp cluster.Cluster, contact *con
 		return err
 	}
 	states := connection.NewStates()
-	reporter := &connection.Reporter{Client: mgr.GetClient(), Name: o.ConnectionName, ControlPlane: o.cpConfig.Host,
+	reporter := &connection.Reporter{Client: mgr.GetClient(), Cache: mgr.GetCache(), Name: o.ConnectionName, ControlPlane: o.cpConfig.Host,
 		Namespace: o.ControlPlaneNamespace, ClusterID: o.ClusterID, Gate: gate, States: states}
 	if err := mgr.Add(reporter); err != nil {
 		return err

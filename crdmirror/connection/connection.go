@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -73,6 +74,9 @@ func CRD() *apiextensionsv1.CustomResourceDefinition {
 // It writes nothing while nothing changes.
 type Reporter struct {
 	Client client.Client
+	// Cache is the cache Client reads from: claims are counted from its
+	// informers' stores (condition.CountCached).
+	Cache cache.Informers
 	// Name of the Connection.
 	Name         string
 	ControlPlane string
@@ -181,7 +185,7 @@ func (r *Reporter) countClaims(ctx context.Context) (map[string]int, error) {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		counts, err := condition.CountClaims(cctx, r.Client, a.GVK(), 0)
+		counts, err := condition.CountCached(cctx, r.Cache, a.GVK())
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("count claims of %s: %w", a.Name, err)

@@ -3,5 +3,6 @@
 // the syncer, the control-plane gate, the Connection's claim counts and the
 // CLI), and the reading of a reason as a claim state ("in sync", "stale", ...).
 //
-// It owns no controller and writes nothing; CountClaims only lists.
+// It owns no controller and writes nothing; CountClaims only lists, and
+// CountCached only reads an informer's store.
 package condition

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
+	"github.com/mcp-connector/mcp-connector/sync/condition"
 	"github.com/mcp-connector/mcp-connector/sync/controlplane"
 )
 
@@ -199,17 +200,12 @@ func (r *reconciler) onGateChange(ctx context.Context, q workqueue.TypedRateLimi
 // enqueueAll queues every local claim of the kind, by the keys of the
 // informer's store: nothing is listed or decoded.
 func (r *reconciler) enqueueAll(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	inf, err := r.cl.Local.GetCache().GetInformer(ctx, r.newLocal())
+	store, err := condition.InformerStore(ctx, r.cl.Local.GetCache(), r.newLocal())
 	if err != nil {
-		log.FromContext(ctx).Error(err, "Get the local claims' informer after a control-plane change")
+		log.FromContext(ctx).Error(err, "List local claims after a control-plane change")
 		return
 	}
-	store, ok := inf.(toolscache.SharedIndexInformer)
-	if !ok {
-		log.FromContext(ctx).Error(fmt.Errorf("the cache's informer (%T) has no store", inf), "List local claims after a control-plane change")
-		return
-	}
-	for _, key := range store.GetStore().ListKeys() {
+	for _, key := range store.ListKeys() {
 		if ns, name, err := toolscache.SplitMetaNamespaceKey(key); err == nil {
 			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
 		}

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"slices"
 	gosync "sync"
@@ -170,12 +171,32 @@ func (r *reconciler) writingLocal(obj client.Object) (failed func()) {
 // annotations, the deletion, and our finalizer is there. What our writes
 // set (finalizers, status, managedFields) may differ.
 func localClaimEcho(old, cur metav1.Object, ours bool) bool {
-	return ours &&
-		old.GetGeneration() == cur.GetGeneration() &&
-		maps.Equal(old.GetLabels(), cur.GetLabels()) &&
-		maps.Equal(old.GetAnnotations(), cur.GetAnnotations()) &&
-		old.GetDeletionTimestamp().Equal(cur.GetDeletionTimestamp()) &&
-		slices.Contains(cur.GetFinalizers(), conflict.Finalizer)
+	if !ours || old.GetGeneration() != cur.GetGeneration() || !old.GetDeletionTimestamp().Equal(cur.GetDeletionTimestamp()) {
+		return false
+	}
+	o, c := echoMetaOf(old), echoMetaOf(cur)
+	return maps.Equal(o.Labels, c.Labels) &&
+		maps.Equal(o.Annotations, c.Annotations) &&
+		slices.Contains(c.Finalizers, conflict.Finalizer)
+}
+
+// echoMeta is the metadata localClaimEcho compares beyond the generation
+// and the deletion, which a packed claim holds decoded.
+type echoMeta struct {
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Finalizers  []string          `json:"finalizers,omitempty"`
+}
+
+// echoMetaOf reads o's echoMeta: from a packed claim in one decode of
+// these three fields alone (its getters decode the whole metadata each).
+func echoMetaOf(o metav1.Object) echoMeta {
+	if p, ok := o.(*packedClaim); ok {
+		var m echoMeta
+		_ = json.Unmarshal(p.rawMeta(), &m) // encoded from valid metadata
+		return m
+	}
+	return echoMeta{Labels: o.GetLabels(), Annotations: o.GetAnnotations(), Finalizers: o.GetFinalizers()}
 }
 
 // createdEcho says whether an added object is exactly what our create of

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
 )
@@ -187,12 +188,15 @@ func TransformLocal(obj any) (any, error) {
 }
 
 // packed is what a cache holds of a claim: packed (packed.go), or the claim
-// itself if it cannot be encoded.
+// itself if it cannot be encoded (it then costs its decoded size, and says
+// so in the log).
 func packed(u *unstructured.Unstructured) any {
-	if p, err := pack(u); err == nil {
-		return p
+	p, err := pack(u)
+	if err != nil {
+		log.Log.WithName("cache").Error(err, "Cannot pack the claim: the cache holds it decoded", "kind", u.GetKind(), "namespace", u.GetNamespace(), "name", u.GetName())
+		return u
 	}
-	return u
+	return p
 }
 
 // downKeys are the top-level spec fields (as "f:name") of FieldManagerDown's

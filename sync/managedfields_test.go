@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -184,5 +185,32 @@ func TestTransformControlPlaneCompact(t *testing.T) {
 				t.Errorf("ownedByUpdate differs (has %v, want %v): -full, +compact:\n%s", gotHas, wantHas, diff)
 			}
 		})
+	}
+}
+
+// TestUnpackableClaimKeptDecoded: a claim that cannot be packed (here a
+// name longer than a packed claim can split) is cached decoded, trimmed as
+// a packed one would be, rather than lost.
+func TestUnpackableClaimKeptDecoded(t *testing.T) {
+	claim := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"size": "small"}}}
+	claim.SetAPIVersion("example.org/v1")
+	claim.SetKind("Database")
+	claim.SetName(strings.Repeat("a", 1<<16))
+	claim.SetManagedFields([]metav1.ManagedFieldsEntry{
+		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:size":{}}}`)}},
+	})
+	obj, err := TransformLocal(claim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		t.Fatalf("TransformLocal returned %T, want the claim decoded", obj)
+	}
+	if got, _, _ := unstructured.NestedString(u.Object, "spec", "size"); got != "small" {
+		t.Errorf("spec.size = %q, want small", got)
+	}
+	if got := u.GetManagedFields(); got != nil {
+		t.Errorf("a claim with nothing from the control plane keeps managed fields %v, want none", got)
 	}
 }

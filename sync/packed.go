@@ -157,10 +157,13 @@ func (p *packedClaim) DeepCopyObject() runtime.Object { return p.unpack() }
 // SyncedReason is the reason of the claim's ControlPlaneSynced condition.
 func (p *packedClaim) SyncedReason() string { return p.synced }
 
+// rawMeta is the metadata's JSON.
+func (p *packedClaim) rawMeta() []byte { return p.raw[len(metaPrefix):p.metaEnd] }
+
 // meta decodes the metadata.
 func (p *packedClaim) meta() metav1.ObjectMeta {
 	var m metav1.ObjectMeta
-	_ = json.Unmarshal(p.raw[len(metaPrefix):p.metaEnd], &m) // encoded from valid metadata
+	_ = json.Unmarshal(p.rawMeta(), &m) // encoded from valid metadata
 	return m
 }
 

@@ -77,16 +77,12 @@ type SyncedReasoner interface {
 func CountCached(ctx context.Context, c cache.Informers, gvk schema.GroupVersionKind) (map[string]int, error) {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(gvk)
-	inf, err := c.GetInformer(ctx, u)
+	store, err := InformerStore(ctx, c, u)
 	if err != nil {
 		return nil, fmt.Errorf("count %s claims: %w", gvk.Kind, err)
 	}
-	store, ok := inf.(toolscache.SharedIndexInformer)
-	if !ok {
-		return nil, fmt.Errorf("count %s claims: the cache's informer (%T) has no store", gvk.Kind, inf)
-	}
 	counts := map[string]int{}
-	for _, obj := range store.GetStore().List() {
+	for _, obj := range store.List() {
 		switch o := obj.(type) {
 		case SyncedReasoner:
 			counts[ClaimState(o.SyncedReason())]++
@@ -95,6 +91,23 @@ func CountCached(ctx context.Context, c cache.Informers, gvk schema.GroupVersion
 		}
 	}
 	return counts, nil
+}
+
+// InformerStore is the store of the cache's informer for obj's kind: the
+// objects as the cache holds them, shared and not to be changed. Reading it
+// lists, copies and decodes nothing (a List from the cache copies every
+// object). Like a read from the cache, it waits for the informer to have
+// synced unless opts say otherwise.
+func InformerStore(ctx context.Context, c cache.Informers, obj client.Object, opts ...cache.InformerGetOption) (toolscache.Store, error) {
+	inf, err := c.GetInformer(ctx, obj, opts...)
+	if err != nil {
+		return nil, err
+	}
+	shared, ok := inf.(toolscache.SharedIndexInformer)
+	if !ok {
+		return nil, fmt.Errorf("the cache's informer (%T) has no store", inf)
+	}
+	return shared.GetStore(), nil
 }
 
 // CountClaims counts the local claims of a kind by ClaimState: from the API

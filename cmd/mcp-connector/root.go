@@ -7,6 +7,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// cliOnly are the commands the image's binary (the runonly tag) leaves out:
+// cli.go adds them, cli_runonly.go answers each with where to find it.
+var cliOnly = []string{"install", "status", "uninstall", "release", "rbac", "migrate", "argocd"}
+
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "mcp-connector",
@@ -17,6 +21,6 @@ func newRootCommand() *cobra.Command {
 		Version:       currentBuildInfo().Version,
 	}
 	root.AddCommand(newRunCommand(), newVersionCommand())
-	root.AddCommand(newInstallCommand(), newStatusCommand(), newUninstallCommand(), newReleaseCommand(), newRBACCommand(), newMigrateCommand(), newArgoCDCommand())
+	addCLI(root)
 	return root
 }

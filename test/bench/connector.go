@@ -31,8 +31,8 @@ const pprofEnv = "MCP_BENCH_PPROF_ADDR"
 // binary's path. The product code is unchanged: the overlay only adds a file
 // that serves net/http/pprof when pprofEnv is set and one that times the
 // clients' requests (overlay/requests.go.txt). mode "image" builds as
-// test/tools/image builds the image's binary (static, no cgo, paths trimmed,
-// no symbol table), "go" as a plain go build (make build).
+// test/tools/image builds the image's binary (run and version only, static,
+// no cgo, paths trimmed, no symbol table), "go" as a plain go build (make build).
 func buildProfilingConnector(dir, src, mode string) (string, error) {
 	root, err := harness.RepoRoot()
 	if err != nil {
@@ -65,7 +65,7 @@ func buildProfilingConnector(dir, src, mode string) (string, error) {
 	env := os.Environ()
 	switch mode {
 	case "image":
-		args = append(args, "-trimpath", "-ldflags=-s -w")
+		args = append(args, "-tags=runonly", "-trimpath", "-ldflags=-s -w")
 		env = append(env, "CGO_ENABLED=0")
 	case "go":
 	default:

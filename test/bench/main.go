@@ -84,7 +84,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.GoMemLimit, "gomemlimit", "chart", "GOMEMLIMIT of every connector run: chart (limits.memory of charts/mcp-connector/values.yaml, as the chart sets it), off, or a value (e.g. 200MiB).")
 	fs.StringVar(&o.GoGC, "gogc", "chart", "GOGC of every connector run: chart (goGC of charts/mcp-connector/values.yaml, as the chart sets it; none when 0), off, or a value (e.g. 100).")
 	fs.StringVar(&o.ConnectorSource, "connector-source", "", "Source tree the profiling connector is built from (default: this repository), e.g. an export of another commit to compare; the chart's values are still read from this repository.")
-	fs.StringVar(&o.ConnectorBuild, "connector-build", "image", "How the profiling connector is built: image (static, no cgo, -trimpath, -ldflags=-s -w, as the image's binary: test/tools/image) or go (a plain go build, as make build).")
+	fs.StringVar(&o.ConnectorBuild, "connector-build", "image", "How the profiling connector is built: image (run and version only, static, no cgo, -trimpath, -ldflags=-s -w, as the image's binary: test/tools/image) or go (a plain go build, as make build).")
 	connectorArgs := fs.String("connector-args", "", "Extra flags for every connector run, space-separated (e.g. \"--zap-log-level=debug\").")
 	o.parse = func() error {
 		o.QPS = float32(*qps)

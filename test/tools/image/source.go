@@ -79,11 +79,13 @@ func chartAppVersion(root string) (string, error) {
 }
 
 // buildBinary compiles a static, reproducible mcp-connector for p into dst:
-// no cgo, paths trimmed, no build id, no VCS stamp (the commit is passed with
-// -X instead), the baseline instruction set of each architecture.
+// only run and version (the runonly tag: no Helm SDK, no kubectl libraries in
+// the running connector's memory), no cgo, paths trimmed, no build id, no VCS
+// stamp (the commit is passed with -X instead), the baseline instruction set
+// of each architecture.
 func buildBinary(ctx context.Context, root string, p platform, version string, c commitInfo, dst string) error {
 	ldflags := fmt.Sprintf("-s -w -buildid= -X main.version=%s -X main.commit=%s", version, c.binaryCommit())
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags,
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags=runonly", "-trimpath", "-buildvcs=false", "-ldflags", ldflags,
 		"-o", dst, "./cmd/mcp-connector")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Arch,

@@ -85,8 +85,10 @@ type memoryRun struct {
 	RestartHeap    int64     `json:"restartHeapBytes"`
 	RestartMem     memStats  `json:"restartMem"`
 	RestartHeapTop string    `json:"restartHeapTop"`
-	RestartLoad    string    `json:"restartLoad"`
-	RestartSettled rssParts  `json:"restartSettled"`
+	// RestartPeak is the heap as the restart's RSS neared its peak.
+	RestartPeak    peakHeap `json:"restartPeak"`
+	RestartLoad    string   `json:"restartLoad"`
+	RestartSettled rssParts `json:"restartSettled"`
 	// Restarts are the further restarts at rest of --memory-restart-gogc.
 	Restarts   []memoryRestart `json:"restarts,omitempty"`
 	LoadBefore string          `json:"loadBefore"`
@@ -235,7 +237,7 @@ func (b *bench) memoryRun(ctx context.Context, n int, o *Options, run string, re
 		return r, fmt.Errorf("restart: %w", err)
 	}
 	r.Restart, r.RestartRSS, r.RestartSeconds, r.RestartHeap, r.RestartMem = rs.Proc, rs.RSS, rs.Seconds, rs.Heap, rs.Mem
-	r.RestartHeapTop, r.RestartLoad, r.RestartSettled = rs.heapTop, rs.Load, rs.Settled
+	r.RestartHeapTop, r.RestartLoad, r.RestartSettled, r.RestartPeak = rs.heapTop, rs.Load, rs.Settled, rs.peak
 	b.logf("memory %d, %s: restart quiet after %.1f s, peak RSS %.0f MiB, RSS %.0f MiB (%.1f KiB a claim; file %.0f MiB), live heap %.0f MiB",
 		n, run, r.RestartSeconds, mib(r.Restart.PeakRSS), mib(r.Restart.RSS), kibPerClaim(r.Restart.RSS, n), mib(r.RestartRSS.File), mib(r.RestartHeap))
 	for _, g := range restarts {
@@ -253,10 +255,12 @@ func (b *bench) memoryRun(ctx context.Context, n int, o *Options, run string, re
 	return r, nil
 }
 
-// restartFigures is a memoryRestart plus its heap profile's top.
+// restartFigures is a memoryRestart plus its heap profile's top and the
+// heap near its peak.
 type restartFigures struct {
 	memoryRestart
 	heapTop string
+	peak    peakHeap
 }
 
 // restartAtRest starts a connector over the synced world, waits until its
@@ -269,10 +273,17 @@ func (b *bench) restartAtRest(ctx context.Context, w *world, o *Options, n int, 
 		return f, err
 	}
 	defer conn.stop()
+	var peak *peakWatch
+	if top {
+		peak = b.watchPeak(ctx, conn, name)
+	}
 	if err := waitQuiet(ctx, conn, float64(n), syncTimeout(n)); err != nil {
 		return f, err
 	}
 	f.Seconds = time.Since(conn.started).Seconds()
+	if peak != nil {
+		f.peak = peak.finish()
+	}
 	if f.Proc, err = readProcStats(conn.pid()); err != nil {
 		return f, err
 	}
@@ -295,6 +306,77 @@ func (b *bench) restartAtRest(ctx context.Context, w *world, o *Options, n int, 
 		f.heapTop = ""
 	}
 	return f, nil
+}
+
+// peakHeap is a heap profile taken while the resident set climbed to its
+// peak, without a forced collection: the in-use figures are what the last
+// collection found live, the runtime's accounts are those of that moment
+// (garbage not yet collected included).
+type peakHeap struct {
+	// RSS is the resident set when the profile was asked for.
+	RSS int64    `json:"rssBytes"`
+	Mem memStats `json:"mem"`
+	Top string   `json:"top"`
+}
+
+// peakWatch follows a connector's resident set and profiles its heap each
+// time it climbs another peakStep past the last profile, keeping the last.
+type peakWatch struct {
+	stop chan struct{}
+	done chan peakHeap
+}
+
+const peakStep = 8 << 20
+
+func (b *bench) watchPeak(ctx context.Context, conn *connector, name string) *peakWatch {
+	w := &peakWatch{stop: make(chan struct{}), done: make(chan peakHeap, 1)}
+	p := &profiler{addr: conn.pprofAddr, dir: filepath.Join(b.o.Out, "profiles")}
+	file := filepath.Join(p.dir, name+"-peak-heap.pprof")
+	go func() {
+		var got peakHeap
+		defer func() { w.done <- got }()
+		if err := os.MkdirAll(p.dir, 0o755); err != nil {
+			return
+		}
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.stop:
+				if got.RSS > 0 {
+					got.Top = pprofTop("-sample_index=inuse_space", file)
+				}
+				return
+			case <-tick.C:
+			}
+			status, err := procStatus(conn.pid())
+			if err != nil || status["VmRSS"] < got.RSS+peakStep {
+				continue
+			}
+			rss := status["VmRSS"]
+			if err := p.fetch(ctx, "/debug/pprof/heap", file+".tmp"); err != nil {
+				continue // not serving yet
+			}
+			if err := os.Rename(file+".tmp", file); err != nil {
+				continue
+			}
+			got = peakHeap{RSS: rss}
+			if err := p.fetch(ctx, "/debug/pprof/heap?debug=1", file+".txt"); err == nil {
+				if text, err := os.ReadFile(file + ".txt"); err == nil {
+					got.Mem = parseMemStats(string(text))
+				}
+			}
+		}
+	}()
+	return w
+}
+
+// finish stops the watch and returns the last profile's figures.
+func (w *peakWatch) finish() peakHeap {
+	close(w.stop)
+	return <-w.done
 }
 
 // rssParts splits the resident set as /proc/<pid>/status does: anonymous
@@ -448,6 +530,17 @@ func memoryPartSection(p printer, r *Results) {
 	memStatsTable(p, res)
 	for _, x := range res.Runs {
 		lim := fmt.Sprintf("GOMEMLIMIT %s, GOGC %s", limitName(x.GoMemLimit), gogcName(x.GOGC))
+		if pk := x.RestartPeak; pk.RSS > 0 {
+			p("### Heap near the restart's peak, %s (inuse_space, no forced collection)", lim)
+			p("")
+			p("Profiled as RSS reached %.0f MiB (the last of profiles taken each %d MiB it climbed): the runtime then held %.0f MiB of heap objects (live and not yet collected) in %.0f MiB of spans, %.0f MiB of free spans resident, %.0f MiB returned; next collection at %.0f MiB. The in-use figures below are what the last collection before it found live.",
+				mib(pk.RSS), peakStep>>20, mib(pk.Mem.Alloc), mib(pk.Mem.Inuse), mib(pk.Mem.retained()), mib(pk.Mem.Released), mib(pk.Mem.NextGC))
+			p("")
+			p("```")
+			p("%s", pk.Top)
+			p("```")
+			p("")
+		}
 		for _, s := range []struct{ title, body string }{{"after the initial sync", x.HeapTop}, {"at rest after the restart", x.RestartHeapTop}} {
 			p("### Live heap, %s, %s (inuse_space)", lim, s.title)
 			p("")
@@ -506,7 +599,7 @@ func buildName(b string) string {
 	if b == "go" {
 		return "a plain go build (make build)"
 	}
-	return "the image builds it (CGO_ENABLED=0, -trimpath, -ldflags=-s -w)"
+	return "the image builds it (-tags=runonly, CGO_ENABLED=0, -trimpath, -ldflags=-s -w)"
 }
 
 func sourceName(s string) string {

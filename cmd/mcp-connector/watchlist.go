@@ -19,6 +19,11 @@ const watchListEnv = "KUBE_FEATURE_" + string(clientfeatures.WatchListClient)
 // server that does not stream lists (the WatchList feature, off by default
 // in Kubernetes 1.33 and before 1.32) gets a LIST as before: client-go
 // falls back on its own.
+//
+// That needs client-go with the fix of kubernetes/kubernetes#135580: in
+// client-go 0.34.2 (used here before 0.34.10) the reflector's temporary store
+// of a streamed list did not get the transform, so every initial object was
+// held decoded until the stream's end (TestStreamedListTransformedAsItArrives).
 func streamInitialLists() error {
 	if _, set := os.LookupEnv(watchListEnv); set {
 		return nil

@@ -133,8 +133,20 @@ func (r *reconciler) createRemote(ctx context.Context, want *unstructured.Unstru
 		}
 		return fmt.Errorf("create claim %s in control plane: %w", klog.KObj(want), err)
 	}
-	r.rememberCreated(remoteKey(client.ObjectKeyFromObject(want)), want.DeepCopy())
+	r.rememberCreated(remoteKey(client.ObjectKeyFromObject(want)), asCached(want))
 	return nil
+}
+
+// asCached is a copy of a remote claim as the cache holds one (packed, its
+// managedFields trimmed): what is kept of a create until the cache has it,
+// a fifth of the decoded copy.
+func asCached(remote *unstructured.Unstructured) client.Object {
+	if obj, err := TransformControlPlane(remote.DeepCopy()); err == nil {
+		if c, ok := obj.(client.Object); ok {
+			return c
+		}
+	}
+	return remote.DeepCopy()
 }
 
 // upgradeOwnership moves the fields that our create (or an earlier merge

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -77,6 +78,8 @@ type memoryRun struct {
 	HeapBytes int64    `json:"heapBytes"`
 	Heap      memStats `json:"heap"`
 	HeapTop   string   `json:"heapTop"`
+	// SyncPeak is the heap as the initial sync's RSS neared its peak.
+	SyncPeak peakHeap `json:"syncPeak"`
 	// Restart is a second connector over the synced world, once its first
 	// pass is done (nothing left to write); RestartSeconds until then.
 	Restart        procStats `json:"restart"`
@@ -212,6 +215,8 @@ func (b *bench) memoryRun(ctx context.Context, n int, o *Options, run string, re
 		return r, err
 	}
 	defer func() { conn.stop() }()
+	peak := b.watchPeak(ctx, conn, name)
+	defer peak.finish()
 	last, err := synced.wait(ctx, syncTimeout(n), conn.alive)
 	if err != nil {
 		return r, fmt.Errorf("local claims in sync: %w", err)
@@ -222,6 +227,7 @@ func (b *bench) memoryRun(ctx context.Context, n int, o *Options, run string, re
 		return r, err
 	}
 	r.SecretSeconds = secrets.Seconds()
+	r.SyncPeak = peak.finish()
 	if r.Sync, err = readProcStats(conn.pid()); err != nil {
 		return r, err
 	}
@@ -324,6 +330,8 @@ type peakHeap struct {
 type peakWatch struct {
 	stop chan struct{}
 	done chan peakHeap
+	once gosync.Once
+	last peakHeap
 }
 
 const peakStep = 8 << 20
@@ -373,10 +381,14 @@ func (b *bench) watchPeak(ctx context.Context, conn *connector, name string) *pe
 	return w
 }
 
-// finish stops the watch and returns the last profile's figures.
+// finish stops the watch and returns the last profile's figures (again,
+// when called again).
 func (w *peakWatch) finish() peakHeap {
-	close(w.stop)
-	return <-w.done
+	w.once.Do(func() {
+		close(w.stop)
+		w.last = <-w.done
+	})
+	return w.last
 }
 
 // rssParts splits the resident set as /proc/<pid>/status does: anonymous
@@ -530,8 +542,15 @@ func memoryPartSection(p printer, r *Results) {
 	memStatsTable(p, res)
 	for _, x := range res.Runs {
 		lim := fmt.Sprintf("GOMEMLIMIT %s, GOGC %s", limitName(x.GoMemLimit), gogcName(x.GOGC))
-		if pk := x.RestartPeak; pk.RSS > 0 {
-			p("### Heap near the restart's peak, %s (inuse_space, no forced collection)", lim)
+		for _, at := range []struct {
+			when string
+			peak peakHeap
+		}{{"the initial sync's", x.SyncPeak}, {"the restart's", x.RestartPeak}} {
+			pk := at.peak
+			if pk.RSS == 0 {
+				continue
+			}
+			p("### Heap near %s peak, %s (inuse_space, no forced collection)", at.when, lim)
 			p("")
 			p("Profiled as RSS reached %.0f MiB (the last of profiles taken each %d MiB it climbed): the runtime then held %.0f MiB of heap objects (live and not yet collected) in %.0f MiB of spans, %.0f MiB of free spans resident, %.0f MiB returned; next collection at %.0f MiB. The in-use figures below are what the last collection before it found live.",
 				mib(pk.RSS), peakStep>>20, mib(pk.Mem.Alloc), mib(pk.Mem.Inuse), mib(pk.Mem.retained()), mib(pk.Mem.Released), mib(pk.Mem.NextGC))

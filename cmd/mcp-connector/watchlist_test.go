@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	clientfeatures "k8s.io/client-go/features"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -87,11 +88,10 @@ func TestStreamedListTransformedAsItArrives(t *testing.T) {
 	for i := range n {
 		stream.Add(object(fmt.Sprintf("db-%d", i), fmt.Sprint(i+1)))
 	}
-	for deadline := time.Now().Add(5 * time.Second); transformed.Load() < n; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d streamed objects transformed before the stream's end, want all: the initial objects are held untransformed until it", transformed.Load(), n)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
+		return transformed.Load() >= n, nil
+	}); err != nil {
+		t.Fatalf("%d of %d streamed objects transformed before the stream's end, want all: the initial objects are held untransformed until it", transformed.Load(), n)
 	}
 	end := object("", fmt.Sprint(n))
 	end.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})

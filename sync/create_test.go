@@ -9,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
 )
@@ -90,34 +89,5 @@ func TestRememberedCreateAsCached(t *testing.T) {
 	}
 	if got.GetUID() != "u1" || got.GetResourceVersion() != "7" || got.GetLabels()[conflict.LabelClusterID] != "c1" {
 		t.Errorf("the recalled create is %s/%s uid %s rv %s labels %v, want the created object's", got.GetNamespace(), got.GetName(), got.GetUID(), got.GetResourceVersion(), got.GetLabels())
-	}
-}
-
-// TestStatusEchoForgetsTheCopy: the update event that brings our status
-// write into the cache drops the copy justWrote keeps for a lagging cache;
-// an event of another version keeps it.
-func TestStatusEchoForgetsTheCopy(t *testing.T) {
-	r := &reconciler{now: time.Now}
-	claim := func(rv string) *unstructured.Unstructured {
-		u := &unstructured.Unstructured{}
-		u.SetAPIVersion("example.org/v1")
-		u.SetKind("Database")
-		u.SetNamespace("team-a")
-		u.SetName("db")
-		u.SetUID("u1")
-		u.SetResourceVersion(rv)
-		return u
-	}
-	status := map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": "True"}}}
-	r.rememberStatus(claim("5"), claim("6"), status)
-	key := statusKey(claim("6"))
-
-	r.isLocalEcho(event.UpdateEvent{ObjectOld: claim("4"), ObjectNew: claim("5")})
-	if _, ok := r.justCreated.Load(key); !ok {
-		t.Fatal("the copy of our status write is gone after an event of the version before it, want kept")
-	}
-	r.isLocalEcho(event.UpdateEvent{ObjectOld: claim("5"), ObjectNew: claim("6")})
-	if _, ok := r.justCreated.Load(key); ok {
-		t.Error("the copy of our status write is kept after the event that brought it into the cache, want dropped")
 	}
 }

@@ -208,7 +208,6 @@ func createdEcho(obj, created metav1.Object) bool {
 
 // isLocalEcho is localClaimEcho for an update event of the local source.
 func (r *reconciler) isLocalEcho(e event.UpdateEvent) bool {
-	r.forgetWrittenStatus(e.ObjectNew)
 	ours := r.echoes.take(claimEchoKey(e.ObjectNew), e.ObjectOld.GetResourceVersion(), e.ObjectNew.GetResourceVersion())
 	return localClaimEcho(e.ObjectOld, e.ObjectNew, ours)
 }

@@ -295,22 +295,7 @@ func (r *reconciler) justWrote(local *unstructured.Unstructured, status map[stri
 	return sameStatus(withoutOurTransition(wrote), withoutOurTransition(status))
 }
 
-func statusKey(local metav1.Object) string { return "status/" + string(local.GetUID()) }
-
-// forgetWrittenStatus drops the copy of our last status write of the claim
-// once its cache holds that write (obj is the claim as an update event
-// brought it there): justWrote needs the copy only while the cache lags, and
-// the write's echo brings no pass that would drop it.
-func (r *reconciler) forgetWrittenStatus(obj metav1.Object) {
-	key := statusKey(obj)
-	v, ok := r.justCreated.Load(key)
-	if !ok {
-		return
-	}
-	if wrote, _ := v.(created).obj.(metav1.Object); wrote != nil && wrote.GetResourceVersion() == obj.GetResourceVersion() {
-		r.justCreated.CompareAndDelete(key, v)
-	}
-}
+func statusKey(local *unstructured.Unstructured) string { return "status/" + string(local.GetUID()) }
 
 // withoutOurTransition is a copy of status without the transition time of
 // our condition.

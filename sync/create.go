@@ -56,6 +56,12 @@ func (r *reconciler) forgetExpired() {
 		}
 		return true
 	})
+	r.wroteStatus.Range(func(k, v any) bool {
+		if now.Sub(v.(*statusWrite).at) > justCreatedTTL {
+			r.wroteStatus.CompareAndDelete(k, v)
+		}
+		return true
+	})
 	r.echoes.forgetExpired()
 	r.forgetExpiredHeld()
 }

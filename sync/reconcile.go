@@ -58,6 +58,9 @@ type reconciler struct {
 	crash crashHook
 	// justCreated holds our creates until the cache shows them (create.go).
 	justCreated gosync.Map
+	// wroteStatus holds, per local claim uid, a digest of our last status
+	// write until the cache shows it (status.go).
+	wroteStatus gosync.Map
 	// cachedWhileDeleting records, per local claim uid, that the cache held
 	// the remote claim while the local claim was being deleted (lookupDeleting).
 	cachedWhileDeleting gosync.Map

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/mcp-connector/mcp-connector/sync/condition"
 	"github.com/mcp-connector/mcp-connector/sync/controlplane"
@@ -182,5 +183,80 @@ func TestSameStatusWithoutRoundTrip(t *testing.T) {
 				t.Errorf("sameStatus(%v, %v): -want, +got:\n%s", tc.a, tc.b, diff)
 			}
 		})
+	}
+}
+
+// TestJustWroteStatus: a pass on a cache that does not show our last status
+// write yet writes the same status again only if it differs from what we
+// wrote, our condition's transition time aside; once the cache shows the
+// write, or a later version, the record goes.
+func TestJustWroteStatus(t *testing.T) {
+	now := time.Unix(1000, 0)
+	r := &reconciler{now: func() time.Time { return now }}
+	claim := func(rv string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{}}
+		u.SetUID("u1")
+		u.SetResourceVersion(rv)
+		return u
+	}
+	status := func(ready, transition string) map[string]any {
+		return map[string]any{
+			"conditions": []any{
+				map[string]any{"type": typeReady, "status": ready, "reason": "Available", "lastTransitionTime": "2026-12-01T10:00:00Z"},
+				map[string]any{"type": condition.Type, "status": "True", "reason": condition.ReasonSynced, "observedGeneration": int64(2), "lastTransitionTime": transition},
+			},
+			"atProvider": map[string]any{"replicas": int64(3)},
+		}
+	}
+	wrote := status("True", "2026-12-01T10:00:00Z")
+	r.rememberStatus(claim("10"), claim("11"), wrote)
+
+	reordered := status("True", "2026-12-01T10:00:05Z")
+	conds := reordered["conditions"].([]any)
+	conds[0], conds[1] = conds[1], conds[0]
+	cases := []struct {
+		name   string
+		rv     string
+		status map[string]any
+		want   bool
+	}{
+		{"SameOnTheVersionItReplaced", "10", status("True", "2026-12-01T10:00:00Z"), true},
+		{"OurTransitionTimeAside", "10", status("True", "2026-12-01T10:00:09Z"), true},
+		{"ConditionsInAnotherOrder", "10", reordered, true},
+		{"NumbersAsJSONDecodesThem", "10", normalize(wrote), true},
+		{"AnotherStatus", "10", status("False", "2026-12-01T10:00:00Z"), false},
+		{"AnotherField", "10", func() map[string]any {
+			s := status("True", "2026-12-01T10:00:00Z")
+			s["atProvider"] = map[string]any{"replicas": int64(4)}
+			return s
+		}(), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := r.justWrote(claim(tc.rv), tc.status); got != tc.want {
+				t.Errorf("justWrote on version %s = %v, want %v", tc.rv, got, tc.want)
+			}
+		})
+	}
+
+	// A second write, computed on a cache that still showed version 10,
+	// supersedes the version the first write made as well.
+	r.rememberStatus(claim("10"), claim("12"), status("False", "2026-12-01T10:01:00Z"))
+	for _, rv := range []string{"10", "11"} {
+		if !r.justWrote(claim(rv), status("False", "2026-12-01T10:01:00Z")) {
+			t.Errorf("justWrote on version %s after a second write = false, want true: the cache lags behind both", rv)
+		}
+	}
+	if r.justWrote(claim("12"), status("False", "2026-12-01T10:01:00Z")) {
+		t.Error("justWrote on the version our write made = true, want false: the cache shows the write")
+	}
+	if _, ok := r.wroteStatus.Load(types.UID("u1")); ok {
+		t.Error("the record of our write is kept after the cache showed it, want dropped")
+	}
+
+	r.rememberStatus(claim("12"), claim("13"), wrote)
+	now = now.Add(justCreatedTTL + time.Second)
+	if r.justWrote(claim("12"), wrote) {
+		t.Error("justWrote after justCreatedTTL = true, want false")
 	}
 }

@@ -15,18 +15,20 @@ import (
 // TransformControlPlane is the control-plane cache's transform: it drops
 // managedFields, except the spec part of our remote claims' entries, which
 // tell Crossplane's writes from out-of-band edits (conflict.Owners), and of
-// those only what the decisions read (compact).
+// those only what the decisions read (compact). Claims and connection
+// Secrets are held packed (packedClaim, packedSecret).
 func TransformControlPlane(obj any) (any, error) {
 	m, ok := obj.(metav1.Object)
-	if _, done := obj.(*packedClaim); !ok || done {
+	if !ok || isPacked(obj) {
 		return obj, nil
+	}
+	if s, ok := obj.(*corev1.Secret); ok {
+		s.ManagedFields = nil
+		return packedSecretOf(s), nil
 	}
 	u, claim := obj.(*unstructured.Unstructured)
 	if !claim || u.GetLabels()[conflict.LabelClusterID] == "" {
 		m.SetManagedFields(nil)
-		if s, ok := obj.(*corev1.Secret); ok {
-			internSecret(s)
-		}
 		return obj, nil
 	}
 	var kept []metav1.ManagedFieldsEntry
@@ -37,6 +39,17 @@ func TransformControlPlane(obj any) (any, error) {
 	}
 	u.SetManagedFields(kept)
 	return packed(u), nil
+}
+
+// isPacked says whether obj is what a transform made already: client-go's
+// reflector may give an object of its initial list to the transform twice
+// (once into the list it streams, once into the store).
+func isPacked(obj any) bool {
+	switch obj.(type) {
+	case *packedClaim, *packedSecret:
+		return true
+	}
+	return false
 }
 
 // specFields returns the f:spec part of a main-resource entry, or nil.
@@ -159,7 +172,7 @@ func keysOf(m map[string]string) map[string]string {
 // and our Secret copies keep a digest of their data instead of the data.
 func TransformLocal(obj any) (any, error) {
 	m, ok := obj.(metav1.Object)
-	if _, done := obj.(*packedClaim); !ok || done {
+	if !ok || isPacked(obj) {
 		return obj, nil
 	}
 	u, claim := obj.(*unstructured.Unstructured)

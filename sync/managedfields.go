@@ -180,7 +180,7 @@ func TransformLocal(obj any) (any, error) {
 		m.SetManagedFields(nil)
 		if s, ok := obj.(*corev1.Secret); ok {
 			digestData(s) // our copies: only compared (secretdigest.go)
-			internSecret(s)
+			return packedSecretOf(s), nil
 		}
 		return obj, nil
 	}

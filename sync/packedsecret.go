@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,16 +12,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
-// packedSecret is a connection Secret as the control-plane cache holds it:
+// packedSecret is a Secret as the caches hold it (connection Secrets in the
+// control plane, our copies of them in the app cluster):
 // its protobuf encoding, one allocation without pointers, beside the few
 // fields the stores' keys and indexes read. Decoded, a Secret with two short
 // keys is some 20 allocations and over a KiB of heap; packed, about half a
-// KiB. The copies are made from the Secret's data, so the data stay (unlike
-// the local copies', which the app cluster's cache holds as a digest).
+// KiB. The control plane's keep their data, which the copies are made from;
+// the copies' data are a digest (secretdigest.go).
 // Every read through the cache decodes it (DeepCopyObject), as the read made
-// a deep copy before; the rest of the metadata is decoded on demand: by the
-// event handlers, once an event. Like packedClaim, its setters decode,
-// change and pack again.
+// a deep copy before. The owner references stay decoded: every kind's
+// handler reads them on every event of the shared informer, to find the
+// claim a Secret belongs to. The rest of the metadata is decoded on demand.
+// Like packedClaim, its setters decode, change and pack again.
 type packedSecret struct {
 	metav1.TypeMeta // shared strings
 	namespace       string
@@ -28,27 +31,39 @@ type packedSecret struct {
 	// allocation: nameLen and uidLen split it.
 	ids             string
 	nameLen, uidLen uint16
-	raw             []byte
+	owners          []metav1.OwnerReference
+	// raw is the Secret's encoding without its owner references.
+	raw []byte
 }
 
 var _ client.Object = &packedSecret{}
 
 // packSecret encodes s as a packedSecret.
+// packSecret encodes s (which it may change: the transforms own the object
+// they are given) as a packedSecret.
 func packSecret(s *corev1.Secret) (*packedSecret, error) {
-	raw, err := s.Marshal()
-	if err != nil {
-		return nil, err
-	}
 	name, uid := s.Name, string(s.UID)
 	if len(name) > 0xffff || len(uid) > 0xffff {
 		return nil, fmt.Errorf("Secret %s: name or uid too long to pack", name)
+	}
+	owners := s.OwnerReferences
+	s.OwnerReferences = nil
+	raw, err := s.Marshal()
+	s.OwnerReferences = owners
+	if err != nil {
+		return nil, err
+	}
+	for i := range owners {
+		owners[i].APIVersion = shared.get(owners[i].APIVersion)
+		owners[i].Kind = shared.get(owners[i].Kind)
 	}
 	return &packedSecret{
 		TypeMeta:  metav1.TypeMeta{APIVersion: shared.get(s.APIVersion), Kind: shared.get(s.Kind)},
 		namespace: shared.get(s.Namespace),
 		ids:       name + uid + s.ResourceVersion,
 		nameLen:   uint16(len(name)), uidLen: uint16(len(uid)),
-		raw: raw,
+		owners: slices.Clip(owners),
+		raw:    raw,
 	}, nil
 }
 
@@ -74,6 +89,9 @@ func (p *packedSecret) unpack() *corev1.Secret {
 		s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: p.namespace, Name: p.GetName(), UID: p.GetUID(), ResourceVersion: p.GetResourceVersion()}}
 	}
 	s.TypeMeta = p.TypeMeta
+	for i := range p.owners {
+		s.OwnerReferences = append(s.OwnerReferences, *p.owners[i].DeepCopy())
+	}
 	return s
 }
 
@@ -108,7 +126,7 @@ func (p *packedSecret) GetDeletionGracePeriodSeconds() *int64 {
 func (p *packedSecret) GetLabels() map[string]string                { return p.meta().Labels }
 func (p *packedSecret) GetAnnotations() map[string]string           { return p.meta().Annotations }
 func (p *packedSecret) GetFinalizers() []string                     { return p.meta().Finalizers }
-func (p *packedSecret) GetOwnerReferences() []metav1.OwnerReference { return p.meta().OwnerReferences }
+func (p *packedSecret) GetOwnerReferences() []metav1.OwnerReference { return p.owners }
 func (p *packedSecret) GetManagedFields() []metav1.ManagedFieldsEntry {
 	return p.meta().ManagedFields
 }

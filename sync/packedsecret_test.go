@@ -66,6 +66,8 @@ func TestPackedSecret(t *testing.T) {
 	// Reads are the reader's own.
 	got.Data["password"][0] = 'X'
 	got.Labels["app"] = "changed"
+	got.OwnerReferences[0].Name = "changed"
+	*got.OwnerReferences[0].Controller = false
 	if again := p.DeepCopyObject().(*corev1.Secret); !cmp.Equal(want, again) {
 		t.Error("a change to one read shows in the next read")
 	}
@@ -77,7 +79,7 @@ func TestPackedSecret(t *testing.T) {
 	}
 
 	// Repeating values are held once.
-	q := packedByTransform(t, connectionSecret("b"))
+	q := packedByTransform(t, TransformControlPlane, connectionSecret("b"))
 	if !sameString(p.GetNamespace(), q.GetNamespace()) {
 		t.Errorf("namespace %q: two copies, want one shared", p.GetNamespace())
 	}
@@ -93,15 +95,17 @@ func TestPackedSecret(t *testing.T) {
 	}
 }
 
-func packedByTransform(t *testing.T, s *corev1.Secret) *packedSecret {
+// packedByTransform is what a cache with transform holds of s: the
+// transform must pack it.
+func packedByTransform(t *testing.T, transform func(any) (any, error), s *corev1.Secret) *packedSecret {
 	t.Helper()
-	obj, err := TransformControlPlane(s)
+	obj, err := transform(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, ok := obj.(*packedSecret)
 	if !ok {
-		t.Fatalf("the control-plane transform holds a Secret as %T, want packed", obj)
+		t.Fatalf("the transform holds a Secret as %T, want packed", obj)
 	}
 	return p
 }

@@ -49,24 +49,25 @@ func TestTransformLocalDigestsSecrets(t *testing.T) {
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db-conn", Namespace: "team-a"},
 		Data: map[string][]byte{"kubeconfig": kubeconfig, "endpoint": []byte("https://db.example.org")}}
 	whole := s.DeepCopy().Data
-	if _, err := TransformLocal(s); err != nil {
-		t.Fatal(err)
+	p := packedByTransform(t, TransformLocal, s)
+	if len(p.raw) > 256 {
+		t.Errorf("the cache holds %d bytes of the Secret, want its digest, not its %d bytes of data", len(p.raw), len(whole["kubeconfig"]))
 	}
-	if len(s.Data) != 1 || len(s.Data[digestKey]) != 32 {
-		t.Fatalf("cached data = %d keys (%q: %d bytes), want the one digest of 32 bytes", len(s.Data), digestKey, len(s.Data[digestKey]))
+	read := p.DeepCopyObject().(*corev1.Secret)
+	if len(read.Data) != 1 || len(read.Data[digestKey]) != 32 {
+		t.Fatalf("cached data = %d keys (%q: %d bytes), want the one digest of 32 bytes", len(read.Data), digestKey, len(read.Data[digestKey]))
 	}
-	if !sameData(s.Data, whole) {
+	if !sameData(read.Data, whole) {
 		t.Error("the cached digest does not match the Secret's own data")
 	}
-	// The reflector may transform an object of its initial list twice.
-	if _, err := TransformLocal(s); err != nil {
-		t.Fatal(err)
-	}
-	if !sameData(s.Data, whole) {
+	// The reflector may transform an object of its initial list twice, and
+	// an unpacked Secret already digested stays as it is.
+	again := packedByTransform(t, TransformLocal, p.DeepCopyObject().(*corev1.Secret))
+	if !sameData(again.DeepCopyObject().(*corev1.Secret).Data, whole) {
 		t.Error("transformed twice, the cached digest no longer matches the Secret's own data")
 	}
 	whole["kubeconfig"][0] = 1
-	if sameData(s.Data, whole) {
+	if sameData(read.Data, whole) {
 		t.Error("the cached digest matches data that changed")
 	}
 }
@@ -78,10 +79,7 @@ func TestDigestedCopy(t *testing.T) {
 		Labels: map[string]string{"mcp-connector.io/managed": "true"}},
 		Type: ConnectionSecretType, Data: map[string][]byte{"password": []byte("s3cret")}}
 	c := digestedCopy(s)
-	cached := s.DeepCopy()
-	if _, err := TransformLocal(cached); err != nil {
-		t.Fatal(err)
-	}
+	cached := packedByTransform(t, TransformLocal, s.DeepCopy()).DeepCopyObject().(*corev1.Secret)
 	if diff := cmp.Diff(cached, c); diff != "" {
 		t.Errorf("the copy differs from what the cache holds: -cache +copy:\n%s", diff)
 	}

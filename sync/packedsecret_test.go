@@ -36,14 +36,7 @@ func TestPackedSecret(t *testing.T) {
 	in := connectionSecret("a")
 	want := in.DeepCopy()
 	want.ManagedFields = nil
-	obj, err := TransformControlPlane(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, ok := obj.(*packedSecret)
-	if !ok {
-		t.Fatalf("the control-plane transform holds a Secret as %T, want packed", obj)
-	}
+	p := packedByTransform(t, TransformControlPlane, in)
 	got, ok := p.DeepCopyObject().(*corev1.Secret)
 	if !ok {
 		t.Fatalf("a read of the packed Secret is a %T, want a *corev1.Secret", p.DeepCopyObject())

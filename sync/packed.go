@@ -38,13 +38,9 @@ const metaPrefix = `{"metadata":`
 // TransformControlPlane).
 type packedClaim struct {
 	metav1.TypeMeta // shared strings
-	namespace       string
-	// ids holds the name, the uid and the resourceVersion in one
-	// allocation: nameLen and uidLen split it.
-	ids             string
-	nameLen, uidLen uint16
-	generation      int64
-	deletion        *metav1.Time
+	packedIDs
+	generation int64
+	deletion   *metav1.Time
 	// synced is the reason of the claim's ControlPlaneSynced condition
 	// (shared), which the Connection counts claims by.
 	synced string
@@ -85,15 +81,13 @@ func pack(u *unstructured.Unstructured) (*packedClaim, error) {
 	} else {
 		raw = append(raw, '}')
 	}
-	name, uid, rv := u.GetName(), string(u.GetUID()), u.GetResourceVersion()
-	if len(name) > 0xffff || len(uid) > 0xffff {
-		return nil, fmt.Errorf("%s %s: name or uid too long to pack", u.GetKind(), name)
+	ids, err := newPackedIDs(u.GetKind(), u.GetNamespace(), u.GetName(), u.GetUID(), u.GetResourceVersion())
+	if err != nil {
+		return nil, err
 	}
 	return &packedClaim{
-		TypeMeta:  metav1.TypeMeta{APIVersion: shared.get(u.GetAPIVersion()), Kind: shared.get(u.GetKind())},
-		namespace: shared.get(u.GetNamespace()),
-		ids:       name + uid + rv,
-		nameLen:   uint16(len(name)), uidLen: uint16(len(uid)),
+		TypeMeta:   metav1.TypeMeta{APIVersion: shared.get(u.GetAPIVersion()), Kind: shared.get(u.GetKind())},
+		packedIDs:  ids,
 		generation: u.GetGeneration(),
 		deletion:   u.GetDeletionTimestamp(),
 		synced:     shared.get(condition.SyncedReason(u)),
@@ -176,10 +170,6 @@ func (p *packedClaim) edit(f func(*unstructured.Unstructured)) {
 	}
 }
 
-func (p *packedClaim) GetNamespace() string               { return p.namespace }
-func (p *packedClaim) GetName() string                    { return p.ids[:p.nameLen] }
-func (p *packedClaim) GetUID() types.UID                  { return types.UID(p.ids[p.nameLen : p.nameLen+p.uidLen]) }
-func (p *packedClaim) GetResourceVersion() string         { return p.ids[p.nameLen+p.uidLen:] }
 func (p *packedClaim) GetGeneration() int64               { return p.generation }
 func (p *packedClaim) GetDeletionTimestamp() *metav1.Time { return p.deletion }
 

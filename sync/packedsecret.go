@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"fmt"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,25 +25,20 @@ import (
 // Like packedClaim, its setters decode, change and pack again.
 type packedSecret struct {
 	metav1.TypeMeta // shared strings
-	namespace       string
-	// ids holds the name, the uid and the resourceVersion in one
-	// allocation: nameLen and uidLen split it.
-	ids             string
-	nameLen, uidLen uint16
-	owners          []metav1.OwnerReference
+	packedIDs
+	owners []metav1.OwnerReference
 	// raw is the Secret's encoding without its owner references.
 	raw []byte
 }
 
 var _ client.Object = &packedSecret{}
 
-// packSecret encodes s as a packedSecret.
 // packSecret encodes s (which it may change: the transforms own the object
 // they are given) as a packedSecret.
 func packSecret(s *corev1.Secret) (*packedSecret, error) {
-	name, uid := s.Name, string(s.UID)
-	if len(name) > 0xffff || len(uid) > 0xffff {
-		return nil, fmt.Errorf("Secret %s: name or uid too long to pack", name)
+	ids, err := newPackedIDs("Secret", s.Namespace, s.Name, s.UID, s.ResourceVersion)
+	if err != nil {
+		return nil, err
 	}
 	owners := s.OwnerReferences
 	s.OwnerReferences = nil
@@ -59,11 +53,9 @@ func packSecret(s *corev1.Secret) (*packedSecret, error) {
 	}
 	return &packedSecret{
 		TypeMeta:  metav1.TypeMeta{APIVersion: shared.get(s.APIVersion), Kind: shared.get(s.Kind)},
-		namespace: shared.get(s.Namespace),
-		ids:       name + uid + s.ResourceVersion,
-		nameLen:   uint16(len(name)), uidLen: uint16(len(uid)),
-		owners: slices.Clip(owners),
-		raw:    raw,
+		packedIDs: ids,
+		owners:    slices.Clip(owners),
+		raw:       raw,
 	}, nil
 }
 
@@ -109,11 +101,6 @@ func (p *packedSecret) edit(f func(*corev1.Secret)) {
 }
 
 func (p *packedSecret) meta() metav1.ObjectMeta { return p.unpack().ObjectMeta }
-
-func (p *packedSecret) GetNamespace() string       { return p.namespace }
-func (p *packedSecret) GetName() string            { return p.ids[:p.nameLen] }
-func (p *packedSecret) GetUID() types.UID          { return types.UID(p.ids[p.nameLen : p.nameLen+p.uidLen]) }
-func (p *packedSecret) GetResourceVersion() string { return p.ids[p.nameLen+p.uidLen:] }
 
 func (p *packedSecret) GetGenerateName() string            { return p.meta().GenerateName }
 func (p *packedSecret) GetGeneration() int64               { return p.meta().Generation }

@@ -132,12 +132,19 @@ func (l *ClusterLease) Ensure(ctx context.Context) error {
 
 // clientConfig is the control plane's configuration with a rate limiter of
 // its own (renewals must not queue behind claim writes) and a request
-// timeout below the renew deadline.
+// timeout as long as the renew deadline. client-go's own lock constructor
+// gives a request half the deadline, so that a lost request leaves time for
+// another; but a renewal that times out falls back to a GET and a PUT in what
+// is left, so a control plane answering in 5-10 s (one busy with the
+// connector's own initial sync) lost the Lease on every renewal. A request
+// may use the whole deadline instead: the renewal then succeeds whenever the
+// control plane answers within it, which is what the probe asks too
+// (probeTimeoutReachable).
 func (l *ClusterLease) clientConfig() *rest.Config {
 	c := rest.CopyConfig(l.Config)
 	c.RateLimiter = nil
 	c.QPS, c.Burst = 5, 10
-	c.Timeout = leaseRenewDeadline / 2
+	c.Timeout = leaseRenewDeadline
 	return c
 }
 
@@ -148,9 +155,18 @@ func (l *ClusterLease) run(ctx context.Context, done chan struct{}) {
 			Lock: l.lock, Name: l.Name, ReleaseOnCancel: true,
 			LeaseDuration: leaseDuration, RenewDeadline: leaseRenewDeadline, RetryPeriod: leaseRetry,
 			Callbacks: leaderelection.LeaderCallbacks{
-				OnStartedLeading: func(context.Context) { l.holding.Store(true); l.notify() },
-				OnStoppedLeading: func() { l.holding.Store(false); l.notify() },
-				OnNewLeader:      func(string) { l.notify() },
+				OnStartedLeading: func(context.Context) {
+					cpLeaseLost.WithLabelValues() // exported (0) from the first time it is held
+					l.holding.Store(true)
+					l.notify()
+				},
+				OnStoppedLeading: func() {
+					if l.holding.Swap(false) && ctx.Err() == nil {
+						cpLeaseLost.WithLabelValues().Inc() // not released: a renewal failed
+					}
+					l.notify()
+				},
+				OnNewLeader: func(string) { l.notify() },
 			},
 		})
 		if err != nil {

@@ -32,13 +32,17 @@ var (
 		Name: "mcp_connector_control_plane_lease_requests_total",
 		Help: "Requests for the cluster-id Lease in the control-plane namespace, by verb (get, create, update); also counted in rest_client_requests_total.",
 	}, []string{"verb"})
+	cpLeaseLost = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mcp_connector_control_plane_lease_lost_total",
+		Help: "Times this process lost the cluster-id Lease it held because a renewal failed within the renew deadline (not counting releases); each loss closes the gate until the Lease is held again.",
+	}, nil)
 )
 
 // RegisterMetrics registers the gate's gauges with controller-runtime's
 // registry. It is called from the connector's wiring, not init(): only a
 // running connector exports these.
 func RegisterMetrics() {
-	metrics.Registry.MustRegister(cpReachable, cpReady, cpSince, cpLastContact, cpLeaseRequests)
+	metrics.Registry.MustRegister(cpReachable, cpReady, cpSince, cpLastContact, cpLeaseRequests, cpLeaseLost)
 }
 
 // observeGate exports a gate state.

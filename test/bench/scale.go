@@ -233,9 +233,10 @@ func memAvailableMiB() int {
 	return kb / 1024
 }
 
-// goroutines reads go_goroutines from the connector's metrics.
-func (c *connector) goroutines(ctx context.Context) float64 {
-	lines, err := scrape(ctx, "http://"+c.cfg.MetricsAddr+"/metrics", "go_goroutines ")
+// metric reads an unlabelled metric from the connector's metrics (0 when
+// it is not exported).
+func (c *connector) metric(ctx context.Context, name string) float64 {
+	lines, err := scrape(ctx, "http://"+c.cfg.MetricsAddr+"/metrics", name+" ")
 	if err != nil || len(lines) == 0 {
 		return 0
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -29,6 +31,9 @@ type kindsResult struct {
 	Connector  procStats `json:"connector"`
 	RestRSS    int64     `json:"restRSSBytes"`
 	Goroutines float64   `json:"goroutines"`
+	// LeaseLost is how often the connector lost its cluster-id Lease (a
+	// renewal failed) until every claim was in sync.
+	LeaseLost float64 `json:"leaseLost"`
 	// Requests a minute at rest (the connector's default resync) by API
 	// server; the reads include the watches it reopens.
 	AppReadsPerMin, AppWritesPerMin float64
@@ -181,6 +186,13 @@ func (b *bench) scaleKinds(ctx context.Context, k, n int) (*kindsResult, error) 
 		return nil, err
 	}
 	res.SyncRequests = r0.byMethod(conn.appHost, conn.cpHost)
+	res.LeaseLost = conn.metric(ctx, "mcp_connector_control_plane_lease_lost_total")
+	// The control plane's own metrics after the sync (request latencies by
+	// resource and verb, APF's queueing by priority level), for a reader who
+	// wants to know what made the sync slow.
+	if raw, err := serverMetrics(ctx, w.cp); err == nil {
+		_ = os.WriteFile(filepath.Join(b.o.Out, "logs", fmt.Sprintf("controlplane-metrics-scale-%d-kinds.txt", k)), raw, 0o644)
+	}
 	b.logf("scale: %d kinds: connector %.1f s to remote (%.0f claims/s), %.1f s in sync; peak RSS %.0f MiB",
 		k, res.Seconds, float64(n)/res.Seconds, res.SyncedSeconds, mib(res.Connector.PeakRSS))
 
@@ -206,7 +218,7 @@ func (b *bench) scaleKinds(ctx context.Context, k, n int) (*kindsResult, error) 
 	res.AppReadsPerMin, res.AppWritesPerMin, res.CPReadsPerMin, res.CPWritesPerMin = ar/perMin, aw/perMin, cr/perMin, cw/perMin
 	res.RestRSS = cs.RSS
 	res.CPCoresRest = cpuCores(p3, p4, scaleOpts.Window)
-	res.Goroutines = conn.goroutines(ctx)
+	res.Goroutines = conn.metric(ctx, "go_goroutines")
 	g, err := readServerGauges(ctx, w.cp)
 	if err != nil {
 		return nil, err

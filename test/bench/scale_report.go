@@ -31,7 +31,7 @@ func scaleSection(p printer, r *Results) {
 		}
 		p("\nRequests of the initial sync, per claim:\n")
 		for _, k := range s.Kinds {
-			p("- %d kinds: %s", k.Kinds, perMethod(k.SyncRequests, float64(k.Claims)))
+			p("- %d kinds: %s; the cluster-id Lease lost %.0f times", k.Kinds, perMethod(k.SyncRequests, float64(k.Claims)), k.LeaseLost)
 		}
 		p("\nPlot: scale-kinds.png.\n")
 	}

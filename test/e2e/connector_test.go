@@ -8,8 +8,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mcp-connector/mcp-connector/conflict"
@@ -66,7 +68,27 @@ func sharedConnector(t *testing.T) *harness.Connector {
 func waitMirrored(t *testing.T, crdName string) {
 	t.Helper()
 	harness.Eventually(t, waitTimeout, func() error {
-		return harness.CRDEstablished(context.Background(), world.App.Client, crdName)
+		ctx := context.Background()
+		if err := harness.CRDEstablished(ctx, world.App.Client, crdName); err != nil {
+			return err
+		}
+		// Established comes before discovery serves the kind: wait until the
+		// test's client maps every served version too, or its first create
+		// fails with "no matches for kind".
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := world.App.Client.Get(ctx, client.ObjectKey{Name: crdName}, crd); err != nil {
+			return err
+		}
+		gk := schema.GroupKind{Group: crd.Spec.Group, Kind: crd.Spec.Names.Kind}
+		for _, v := range crd.Spec.Versions {
+			if !v.Served {
+				continue
+			}
+			if _, err := world.App.Client.RESTMapper().RESTMapping(gk, v.Name); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
